@@ -1,0 +1,28 @@
+/**
+ * The help desk's host definition: its version, hook points, app capabilities and
+ * the development publisher key it trusts out of the box.
+ *
+ * @module
+ */
+import trustedKeys from "../../../manifests/keys/trusted-keys.json";
+import packageJson from "../../package.json";
+import { defineCapability, defineHost } from "../framework/index.ts";
+import { hookPoints } from "./hook-points.ts";
+
+/** The `tickets:read` capability: read this tenant's tickets. */
+export const ticketsRead = defineCapability({
+  name: "tickets:read",
+  description: "Read the tickets of this tenant: titles, bodies, tags, status.",
+  entrypoint: "TicketsRead",
+});
+
+/** The help desk host. */
+export const helpDesk = defineHost({
+  version: packageJson.version,
+  // The newest date the bundled workerd (1.20261103 and later) supports.
+  maxCompatibilityDate: "2026-11-01",
+  hookPoints,
+  capabilities: [ticketsRead],
+  trustedKeys,
+  entrypoints: { egress: "DemoEgress" },
+});

@@ -1,0 +1,191 @@
+/**
+ * The `/v1` HTTP API of a Berth host: health, catalogues, the registry and each
+ * tenant's installations. Hosts add their own routes through `extend`.
+ *
+ * @module
+ */
+import { BerthError } from "@berth/plugin-sdk/errors";
+import { LIMITS, PLUGIN_NAME } from "@berth/plugin-sdk/package";
+import { toJsonSchema } from "@valibot/to-json-schema";
+import { Router, type IRequest, type RouterType } from "itty-router";
+import * as v from "valibot";
+
+import { tenantStub } from "../capabilities/entrypoints.ts";
+import { grantsSchema } from "../capabilities/grants.ts";
+import type { BerthEnv } from "../env.ts";
+import type { Host } from "../host.ts";
+import type { AnySchema } from "../hooks/hook-point.ts";
+import { publishPackage, registryStub, resolvePackage } from "../registry/publish.ts";
+import { unwrap } from "../rpc.ts";
+import type { InstallationChange } from "../tenants/tenant-object.ts";
+import { errorResponse, jsonResponse, parseInput, readJson } from "./http.ts";
+
+/** Largest JSON body of any route but publish, in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** The router type routes are registered on; handlers get `(request, env, ctx)`. */
+export type ApiRouter = RouterType<IRequest, [BerthEnv, ExecutionContext]>;
+
+/** Options of {@link createApi}. */
+export interface ApiOptions {
+  /** Registers the host app's own routes; they run after the framework's. */
+  extend?: (router: ApiRouter) => void;
+}
+
+/** Tenant IDs: lower-case letters, digits and inner hyphens, 1 to 64 characters. */
+export const tenantSchema = v.pipe(v.string(), v.regex(PLUGIN_NAME, "must be 1 to 64 lower-case letters, digits or inner hyphens"));
+
+const nameSchema = v.pipe(v.string(), v.regex(PLUGIN_NAME, "must be a plugin name"));
+const versionOrRange = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.range));
+
+const installBody = v.strictObject({
+  name: nameSchema,
+  /** An exact version or a semver range; the greatest match is installed. */
+  version: v.optional(versionOrRange, "*"),
+  grants: v.optional(grantsSchema, {}),
+  config: v.optional(v.record(v.string(), v.unknown()), {}),
+  enable: v.optional(v.boolean(), true),
+});
+
+const patchBody = v.pipe(
+  v.strictObject({
+    version: v.optional(versionOrRange),
+    grants: v.optional(grantsSchema),
+    config: v.optional(v.record(v.string(), v.unknown())),
+    state: v.optional(v.picklist(["enabled", "disabled"], "must be enabled or disabled")),
+  }),
+  v.check((body) => Object.keys(body).length > 0, "must change at least one of version, grants, config or state"),
+);
+
+const logsQuery = v.strictObject({
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(1), v.maxValue(500)), "100"),
+});
+
+/** Returns the validated tenant ID of a request's `:tenant` parameter. */
+export function tenantParam(request: IRequest): string {
+  return parseInput(tenantSchema, request.params["tenant"], "params.tenant");
+}
+
+/**
+ * Creates the host Worker's `fetch` handler. Every error becomes a coded JSON
+ * response; an unexpected one is logged and answered with `ERR_INTERNAL`.
+ */
+export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler<BerthEnv> {
+  const router: ApiRouter = Router({ base: "/v1", catch: errorResponse });
+
+  router.get("/health", () =>
+    jsonResponse({
+      name: "berth",
+      version: host.version,
+      runtime: { maxCompatibilityDate: host.maxCompatibilityDate },
+      hookPoints: host.hookPoints.size,
+      capabilities: host.capabilities.size,
+    }),
+  );
+
+  router.get("/hook-points", () =>
+    jsonResponse({
+      hookPoints: [...host.hookPoints.values()].map((point) => ({
+        name: point.name,
+        kind: point.kind,
+        description: point.description,
+        timeoutMs: point.timeoutMs,
+        errorPolicy: point.errorPolicy,
+        payload: jsonSchema(point.payload),
+        ...(point.kind === "collect" ? { item: jsonSchema(point.item) } : {}),
+      })),
+    }),
+  );
+
+  router.get("/capabilities", () =>
+    jsonResponse({
+      capabilities: [...host.capabilities.values()].map((capability) => ({
+        name: capability.name,
+        description: capability.description,
+        takesHosts: capability.takesHosts === true,
+        binding: capability.entrypoint === undefined ? null : capability.binding ?? capability.name.toUpperCase().replace(/[^A-Z0-9]/g, "_"),
+      })),
+    }),
+  );
+
+  router.get("/plugins", async (_request, env) => jsonResponse({ plugins: await registryStub(env).list() }));
+
+  router.post("/plugins", async (request, env) => {
+    const body = await readJson(request, LIMITS.packageBytes);
+    const { record, created } = await publishPackage(body, host, env);
+    return jsonResponse({ published: { name: record.name, version: record.version, digest: record.digest, created } }, created ? 201 : 200);
+  });
+
+  router.get("/plugins/:name/:version", async (request, env) => {
+    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const version = parseInput(versionOrRange, request.params["version"], "params.version");
+    const record = unwrap(await registryStub(env).resolve(name, version));
+    return jsonResponse({ name: record.name, version: record.version, digest: record.digest, kid: record.kid, publishedAt: new Date(record.publishedAt).toISOString(), manifest: record.manifest });
+  });
+
+  router.get("/tenants/:tenant/installations", async (request, env) => {
+    const tenant = tenantParam(request);
+    return jsonResponse({ installations: await tenantStub(env, tenant).listInstallations() });
+  });
+
+  router.post("/tenants/:tenant/installations", async (request, env) => {
+    const tenant = tenantParam(request);
+    const body = parseInput(installBody, await readJson(request, MAX_BODY_BYTES), "body");
+    const pkg = await resolvePackage(env, host, body.name, body.version);
+    const view = unwrap(await tenantStub(env, tenant).install(tenant, { package: pkg, grants: body.grants, config: body.config, enable: body.enable }));
+    return jsonResponse({ installation: view }, 201);
+  });
+
+  router.get("/tenants/:tenant/installations/:name", async (request, env) => {
+    const tenant = tenantParam(request);
+    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    return jsonResponse({ installation: unwrap(await tenantStub(env, tenant).getInstallation(name)) });
+  });
+
+  router.patch("/tenants/:tenant/installations/:name", async (request, env) => {
+    const tenant = tenantParam(request);
+    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const body = parseInput(patchBody, await readJson(request, MAX_BODY_BYTES), "body");
+
+    const change: InstallationChange = {};
+    if (body.version !== undefined) change.package = await resolvePackage(env, host, name, body.version);
+    if (body.grants !== undefined) change.grants = body.grants;
+    if (body.config !== undefined) change.config = body.config;
+    if (body.state !== undefined) change.state = body.state;
+    return jsonResponse({ installation: unwrap(await tenantStub(env, tenant).updateInstallation(name, change)) });
+  });
+
+  router.delete("/tenants/:tenant/installations/:name", async (request, env) => {
+    const tenant = tenantParam(request);
+    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    return jsonResponse({ uninstalled: unwrap(await tenantStub(env, tenant).uninstall(name)) });
+  });
+
+  router.get("/tenants/:tenant/installations/:name/logs", async (request, env) => {
+    const tenant = tenantParam(request);
+    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const { limit } = parseInput(logsQuery, { ...request.query }, "query");
+    return jsonResponse({ logs: unwrap(await tenantStub(env, tenant).readLogs(name, limit)) });
+  });
+
+  options.extend?.(router);
+
+  router.all("*", (request) => {
+    throw new BerthError("ERR_ROUTE_NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}; see docs/api.md`);
+  });
+
+  return {
+    async fetch(request, env, ctx) {
+      try {
+        return (await router.fetch(request, env, ctx)) as Response;
+      } catch (error) {
+        return errorResponse(error);
+      }
+    },
+  };
+}
+
+function jsonSchema(schema: AnySchema): unknown {
+  // Checks written as functions have no JSON Schema form; the schema then omits them.
+  return toJsonSchema(schema, { errorMode: "ignore" });
+}

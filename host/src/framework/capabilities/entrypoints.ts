@@ -1,0 +1,122 @@
+/**
+ * The framework's capability entrypoints. The host's main module exports them
+ * (under these names unless the host definition says otherwise), so that
+ * `ctx.exports` can make bindings of them with per-installation props.
+ *
+ * @module
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { StorageEntry } from "@berth/plugin-sdk";
+import { BerthError } from "@berth/plugin-sdk/errors";
+
+import type { BerthEnv } from "../env.ts";
+import { toPluginError, unwrap, type Result } from "../rpc.ts";
+import type { TenantObject } from "../tenants/tenant-object.ts";
+import { parseProps, type CapabilityProps } from "./props.ts";
+
+/** Returns the stub of a tenant's Durable Object. */
+export function tenantStub<T extends TenantObject = TenantObject>(env: BerthEnv, tenant: string): DurableObjectStub<T> {
+  const namespace = env.TENANTS as unknown as DurableObjectNamespace<T>;
+  return namespace.get(namespace.idFromName(tenant));
+}
+
+/**
+ * Base of every capability entrypoint: validates its props on each call and turns
+ * coded errors into messages the plugin can read. Subclasses set `capability`.
+ */
+export abstract class CapabilityEntrypoint<Env extends BerthEnv = BerthEnv> extends WorkerEntrypoint<Env> {
+  protected abstract readonly capability: string;
+
+  /** Returns the validated props; raises `ERR_CAPABILITY_PROPS_INVALID`. */
+  protected props(): CapabilityProps {
+    return parseProps(this.ctx.props, this.capability);
+  }
+
+  /** Runs a capability call; a `BerthError` reaches the plugin as `CODE: message`. */
+  protected async run<T>(task: (props: CapabilityProps) => Promise<Result<T>>): Promise<T> {
+    try {
+      return unwrap(await task(this.props()));
+    } catch (error) {
+      if (error instanceof BerthError) throw toPluginError(error);
+      throw error;
+    }
+  }
+}
+
+/** The `storage` capability: the installation's own key-value store in its tenant. */
+export class BerthStorage extends CapabilityEntrypoint {
+  protected readonly capability = "storage";
+
+  async get(key: string): Promise<unknown> {
+    return this.run((props) => tenantStub(this.env, props.tenant).storage(props, { op: "get", key }));
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    await this.run((props) => tenantStub(this.env, props.tenant).storage(props, { op: "put", key, value }));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.run((props) => tenantStub(this.env, props.tenant).storage(props, { op: "delete", key }))) as boolean;
+  }
+
+  async list(options: { prefix?: string; limit?: number } = {}): Promise<StorageEntry[]> {
+    const operation: { op: "list"; prefix?: string; limit?: number } = { op: "list" };
+    if (typeof options.prefix === "string") operation.prefix = options.prefix;
+    if (typeof options.limit === "number") operation.limit = options.limit;
+    return (await this.run((props) => tenantStub(this.env, props.tenant).storage(props, operation))) as StorageEntry[];
+  }
+}
+
+/**
+ * The `network` capability: the `globalOutbound` of plugins with a network grant.
+ * Every request is counted and logged; one to a host outside the grant, or over
+ * plain http outside local development, is refused before it leaves.
+ */
+export class BerthEgress extends CapabilityEntrypoint {
+  protected readonly capability = "network";
+
+  override async fetch(request: Request): Promise<Response> {
+    const props = this.props();
+    const allowed = await this.run(() => tenantStub(this.env, props.tenant).checkEgress(props, request.method, request.url));
+    if (!allowed) {
+      const host = new URL(request.url).host;
+      throw toPluginError(
+        new BerthError("ERR_EGRESS_NOT_ALLOWED", `${props.plugin} may not send requests to ${host}; its network grant allows ${props.grant.hosts?.join(", ") ?? "no hosts"} over https`),
+      );
+    }
+    return this.upstream(request, props);
+  }
+
+  /** Sends an allowed request on. Hosts override this to route or observe egress. */
+  protected upstream(request: Request, _props: CapabilityProps): Promise<Response> {
+    return fetch(request);
+  }
+}
+
+/** Receives a plugin's console output (as its tail) and appends it to its log. */
+export class BerthLogTail extends CapabilityEntrypoint {
+  protected readonly capability = "logs";
+
+  override async tail(events: TraceItem[]): Promise<void> {
+    const props = this.props();
+    const lines: { level: string; message: string; at: number }[] = [];
+    for (const event of events) {
+      for (const log of event.logs) lines.push({ level: log.level, message: formatLog(log.message), at: log.timestamp });
+      for (const exception of event.exceptions) lines.push({ level: "error", message: `${exception.name}: ${exception.message}`, at: exception.timestamp });
+    }
+    if (lines.length > 0) await tenantStub(this.env, props.tenant).appendLogs(props, lines);
+  }
+}
+
+function formatLog(message: unknown): string {
+  const parts = Array.isArray(message) ? message : [message];
+  return parts.map((part) => (typeof part === "string" ? part : safeJson(part))).join(" ");
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

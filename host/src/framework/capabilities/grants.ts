@@ -1,0 +1,81 @@
+/**
+ * Grants: a tenant's consent to the capabilities a manifest requests, possibly
+ * narrower than the request. Checked at install, upgrade and grant change.
+ *
+ * @module
+ */
+import { BerthError } from "@berth/plugin-sdk/errors";
+import { HOST_PATTERN, LIMITS, type Manifest } from "@berth/plugin-sdk/package";
+import * as v from "valibot";
+
+import { patternCovered } from "./catalogue.ts";
+
+/** The grant of one capability. `hosts` applies to `network` only. */
+export const grantSchema = v.strictObject({
+  hosts: v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.maxLength(261), v.regex(HOST_PATTERN, "must be a host name such as api.example.com"))),
+      v.maxLength(LIMITS.hosts),
+    ),
+  ),
+});
+
+/** Grants of one installation, by capability name. */
+export const grantsSchema = v.pipe(
+  v.record(v.pipe(v.string(), v.maxLength(64)), grantSchema),
+  v.check((grants) => Object.keys(grants).length <= LIMITS.entries, `must have at most ${LIMITS.entries} entries`),
+);
+
+/** Grants of one installation, by capability name. */
+export type Grants = v.InferOutput<typeof grantsSchema>;
+
+/**
+ * Checks grants against a manifest's requests and returns them normalized: a
+ * network grant without hosts gets the requested hosts. Raises
+ * `ERR_GRANT_NOT_REQUESTED`, `ERR_GRANT_WIDER_THAN_REQUEST` or
+ * `ERR_GRANT_REQUIRED_MISSING`.
+ */
+export function resolveGrants(manifest: Manifest, grants: Grants): Grants {
+  const resolved: Grants = {};
+
+  for (const [name, grant] of Object.entries(grants)) {
+    const request = manifest.capabilities[name];
+    if (request === undefined) {
+      throw new BerthError("ERR_GRANT_NOT_REQUESTED", `grants.${name}: ${manifest.name}@${manifest.version} does not request ${name}; remove the grant`, {
+        path: `grants.${name}`,
+      });
+    }
+
+    if (request.hosts === undefined) {
+      if (grant.hosts !== undefined) {
+        throw new BerthError("ERR_GRANT_WIDER_THAN_REQUEST", `grants.${name}.hosts: ${name} does not take hosts`, { path: `grants.${name}.hosts` });
+      }
+      resolved[name] = {};
+      continue;
+    }
+
+    const hosts = grant.hosts ?? request.hosts;
+    for (const host of hosts) {
+      if (!patternCovered(host, request.hosts)) {
+        throw new BerthError(
+          "ERR_GRANT_WIDER_THAN_REQUEST",
+          `grants.${name}.hosts: "${host}" is not among the requested hosts (${request.hosts.join(", ")}); grant only those or fewer`,
+          { path: `grants.${name}.hosts` },
+        );
+      }
+    }
+    resolved[name] = { hosts: [...new Set(hosts)] };
+  }
+
+  const missing = Object.entries(manifest.capabilities)
+    .filter(([name, request]) => request.optional !== true && resolved[name] === undefined)
+    .map(([name]) => name);
+  if (missing.length > 0) {
+    throw new BerthError(
+      "ERR_GRANT_REQUIRED_MISSING",
+      `${manifest.name}@${manifest.version} requires ${missing.join(", ")}; grant ${missing.length === 1 ? "it" : "them"} to install`,
+      { path: `grants.${missing[0]}` },
+    );
+  }
+  return resolved;
+}

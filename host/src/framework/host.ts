@@ -1,0 +1,129 @@
+/**
+ * The host definition: everything a host developer chooses once, at start-up.
+ *
+ * @module
+ */
+import { BerthError } from "@berth/plugin-sdk/errors";
+import { createTrustStore, type Manifest, type TrustStore } from "@berth/plugin-sdk/package";
+import semver from "semver";
+
+import { NETWORK, STORAGE, type CapabilityDefinition } from "./capabilities/catalogue.ts";
+import type { BerthEnv } from "./env.ts";
+import type { HookPoint } from "./hooks/hook-point.ts";
+
+/** Options of {@link defineHost}. */
+export interface HostOptions {
+  /** The host's own version; manifests' `hostRange` must include it. */
+  version: string;
+  /** Newest compatibility date a plugin may ask for; the runtime supports no later one. */
+  maxCompatibilityDate: string;
+  hookPoints: readonly HookPoint[];
+  /** App capabilities beyond the built-in `storage` and `network`. */
+  capabilities?: readonly CapabilityDefinition[];
+  /** Publisher keys trusted from the start; more can come from `BERTH_TRUSTED_KEYS`. */
+  trustedKeys?: readonly unknown[];
+  /** Names of the framework entrypoints as exported from the host's main module. */
+  entrypoints?: { egress?: string; logs?: string };
+}
+
+/** A validated host definition. */
+export interface Host {
+  version: string;
+  maxCompatibilityDate: string;
+  hookPoints: ReadonlyMap<string, HookPoint>;
+  capabilities: ReadonlyMap<string, CapabilityDefinition>;
+  entrypoints: { egress: string; logs: string };
+  /** Returns the trust store for this environment: built-in keys plus `BERTH_TRUSTED_KEYS`. */
+  trustStore(env: BerthEnv): TrustStore;
+}
+
+/**
+ * Validates a host definition. Raises a plain `Error` for programmer mistakes: an
+ * invalid version or date, or a hook point or capability declared twice.
+ */
+export function defineHost(options: HostOptions): Host {
+  if (semver.valid(options.version) !== options.version) {
+    throw new Error(`host version "${options.version}" must be a strict semver version`);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(options.maxCompatibilityDate)) {
+    throw new Error(`maxCompatibilityDate "${options.maxCompatibilityDate}" must have the form YYYY-MM-DD`);
+  }
+
+  const hookPoints = new Map<string, HookPoint>();
+  for (const point of options.hookPoints) {
+    if (hookPoints.has(point.name)) throw new Error(`hook point ${point.name} is declared twice`);
+    hookPoints.set(point.name, point);
+  }
+
+  const capabilities = new Map<string, CapabilityDefinition>();
+  for (const capability of [STORAGE, NETWORK, ...(options.capabilities ?? [])]) {
+    if (capabilities.has(capability.name)) throw new Error(`capability ${capability.name} is declared twice`);
+    capabilities.set(capability.name, capability);
+  }
+
+  const seedKeys = [...(options.trustedKeys ?? [])];
+  createTrustStore(seedKeys);
+  const cache = new Map<string, TrustStore>();
+
+  return {
+    version: options.version,
+    maxCompatibilityDate: options.maxCompatibilityDate,
+    hookPoints,
+    capabilities,
+    entrypoints: { egress: options.entrypoints?.egress ?? "BerthEgress", logs: options.entrypoints?.logs ?? "BerthLogTail" },
+    trustStore(env) {
+      const extra = env.BERTH_TRUSTED_KEYS ?? "[]";
+      let store = cache.get(extra);
+      if (store === undefined) {
+        store = createTrustStore([...seedKeys, ...parseKeyList(extra)]);
+        cache.set(extra, store);
+      }
+      return store;
+    },
+  };
+}
+
+function parseKeyList(text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new BerthError("ERR_TRUST_KEY_INVALID", "BERTH_TRUSTED_KEYS is not valid JSON; set it to a JSON array of trusted keys", { cause: error });
+  }
+  if (!Array.isArray(parsed)) {
+    throw new BerthError("ERR_TRUST_KEY_INVALID", "BERTH_TRUSTED_KEYS must be a JSON array of trusted keys");
+  }
+  return parsed;
+}
+
+/**
+ * Checks what a verified manifest needs from this host: known capabilities,
+ * declared hook points and a supported compatibility date. Raises
+ * `ERR_MANIFEST_UNKNOWN_CAPABILITY`, `ERR_MANIFEST_UNKNOWN_HOOK` or
+ * `ERR_MANIFEST_INVALID`.
+ */
+export function checkManifestForHost(manifest: Manifest, host: Host): void {
+  for (const name of Object.keys(manifest.capabilities)) {
+    if (!host.capabilities.has(name)) {
+      throw new BerthError(
+        "ERR_MANIFEST_UNKNOWN_CAPABILITY",
+        `manifest.capabilities.${name}: this host offers no capability "${name}"; see GET /v1/capabilities`,
+        { path: `manifest.capabilities.${name}` },
+      );
+    }
+  }
+  for (const name of Object.keys(manifest.hooks)) {
+    if (!host.hookPoints.has(name)) {
+      throw new BerthError("ERR_MANIFEST_UNKNOWN_HOOK", `manifest.hooks.${name}: this host declares no hook point "${name}"; see GET /v1/hook-points`, {
+        path: `manifest.hooks.${name}`,
+      });
+    }
+  }
+  if (manifest.compatibilityDate > host.maxCompatibilityDate) {
+    throw new BerthError(
+      "ERR_MANIFEST_INVALID",
+      `manifest.compatibilityDate ${manifest.compatibilityDate} is newer than this host's runtime supports (${host.maxCompatibilityDate})`,
+      { path: "manifest.compatibilityDate" },
+    );
+  }
+}

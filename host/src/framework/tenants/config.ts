@@ -1,0 +1,50 @@
+/**
+ * Installation config: checked against the config fields a manifest declares,
+ * with declared defaults filled in.
+ *
+ * @module
+ */
+import { issueToError, type ConfigField, type Manifest } from "@berth/plugin-sdk/package";
+import * as v from "valibot";
+
+/** Longest string a config value may hold, and most items of a `string[]` value. */
+const MAX_STRING = 2_000;
+const MAX_ITEMS = 100;
+
+/** A validated installation config. */
+export type Config = Record<string, string | number | boolean | string[]>;
+
+function fieldSchema(field: ConfigField) {
+  switch (field.type) {
+    case "string":
+      return v.pipe(v.string(), v.maxLength(MAX_STRING));
+    case "number":
+      return v.pipe(v.number(), v.finite());
+    case "boolean":
+      return v.boolean();
+    case "string[]":
+      return v.pipe(v.array(v.pipe(v.string(), v.maxLength(MAX_STRING))), v.maxLength(MAX_ITEMS));
+  }
+}
+
+/**
+ * Validates a config against the manifest's fields and fills in defaults. Raises
+ * `ERR_CONFIG_INVALID` naming the field, for unknown fields too.
+ */
+export function resolveConfig(manifest: Manifest, input: unknown): Config {
+  const entries: Record<string, v.GenericSchema> = {};
+  for (const [name, field] of Object.entries(manifest.config)) {
+    const schema = fieldSchema(field);
+    entries[name] = field.required === true ? schema : v.optional(schema);
+  }
+
+  const parsed = v.safeParse(v.strictObject(entries), input ?? {});
+  if (!parsed.success) throw issueToError(parsed.issues, { code: "ERR_CONFIG_INVALID", prefix: "config" });
+
+  const config: Config = {};
+  for (const [name, field] of Object.entries(manifest.config)) {
+    const value = (parsed.output as Record<string, Config[string] | undefined>)[name] ?? field.default;
+    if (value !== undefined) config[name] = value;
+  }
+  return config;
+}

@@ -1,0 +1,455 @@
+/**
+ * The tenant's Durable Object: installations and their lifecycle, plugin storage
+ * and logs, and hook dispatch. One instance per tenant, so admin changes of one
+ * tenant are serialized here and never touch another tenant's state.
+ *
+ * @module
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { HookContext, LifecycleContext } from "@berth/plugin-sdk";
+import { BerthError, type ErrorCode } from "@berth/plugin-sdk/errors";
+import { utf8Length, type LifecycleEvent } from "@berth/plugin-sdk/package";
+import semver from "semver";
+import * as v from "valibot";
+
+import { resolveGrants, type Grants } from "../capabilities/grants.ts";
+import { hostMatches } from "../capabilities/catalogue.ts";
+import type { CapabilityProps } from "../capabilities/props.ts";
+import type { BerthEnv } from "../env.ts";
+import type { Host } from "../host.ts";
+import type { AnySchema, HookPoint } from "../hooks/hook-point.ts";
+import { runHook, type CallRecord, type OutcomeOf, type Subscriber } from "../hooks/dispatch.ts";
+import { loadPlugin, type LoaderContext, type LoopbackFactory } from "../loader/plugin-loader.ts";
+import type { PackageRecord } from "../registry/registry-object.ts";
+import { toResult, type Result } from "../rpc.ts";
+import { SerialQueue, describeError, withTimeout } from "../util.ts";
+import { resolveConfig } from "./config.ts";
+import { toView, type Installation, type InstallationView } from "./installation.ts";
+import { TenantStore, type LogLine } from "./store.ts";
+
+/** Timeout of one lifecycle call, in milliseconds. */
+export const LIFECYCLE_TIMEOUT_MS = 10_000;
+
+/** Storage limits of one installation. */
+export const STORAGE_LIMITS = { keyLength: 512, valueBytes: 64 * 1024, totalBytes: 1024 * 1024, listMax: 1000 } as const;
+
+/** An install request, after the API resolved and verified the package. */
+export interface InstallRequest {
+  package: PackageRecord;
+  grants: Grants;
+  config: unknown;
+  /** Whether to enable right after install; defaults to true. */
+  enable?: boolean;
+}
+
+/** A change to an installation; the present fields are applied in this order. */
+export interface InstallationChange {
+  /** Upgrade to this package, which must have a greater version. */
+  package?: PackageRecord;
+  grants?: Grants;
+  config?: unknown;
+  state?: "enabled" | "disabled";
+}
+
+/** Options of a dispatch. */
+export interface DispatchOptions {
+  /** How many dispatches enclose this one; see `HookContext.depth`. */
+  depth?: number;
+}
+
+/** One storage operation of the `storage` capability. */
+export type StorageOperation =
+  | { op: "get"; key: string }
+  | { op: "put"; key: string; value: unknown }
+  | { op: "delete"; key: string }
+  | { op: "list"; prefix?: string; limit?: number };
+
+/**
+ * The framework's tenant Durable Object. A host extends it to add its app data
+ * and passes its {@link Host} definition in `host`; the host's app methods call
+ * {@link TenantObject.dispatch}.
+ */
+export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends DurableObject<Env> {
+  protected abstract readonly host: Host;
+  protected readonly store: TenantStore;
+  readonly #admin = new SerialQueue();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new TenantStore(ctx.storage.sql);
+  }
+
+  // ---- Admin API, called by the host Worker -------------------------------------
+
+  async listInstallations(): Promise<InstallationView[]> {
+    return this.store.list().filter((installation) => installation.state !== "installing").map(toView);
+  }
+
+  async getInstallation(name: string): Promise<Result<InstallationView>> {
+    return toResult(async () => toView(this.#require(name)));
+  }
+
+  /**
+   * Installs a verified package with grants and config, calls its `install` and
+   * `enable` lifecycle hooks, and returns the installation. A failed install
+   * leaves nothing behind.
+   */
+  async install(tenant: string, request: InstallRequest): Promise<Result<InstallationView>> {
+    return toResult(() =>
+      this.#admin.run(async () => {
+        const { manifest } = request.package;
+        if (this.store.byName(manifest.name) !== undefined) {
+          throw new BerthError("ERR_INSTALLATION_EXISTS", `${manifest.name} is already installed in tenant ${tenant}; upgrade it with PATCH instead`, {
+            path: "name",
+          });
+        }
+
+        const now = Date.now();
+        const installation: Installation = {
+          id: crypto.randomUUID(),
+          tenant,
+          name: manifest.name,
+          version: manifest.version,
+          digest: request.package.digest,
+          manifest,
+          grants: resolveGrants(manifest, request.grants),
+          config: resolveConfig(manifest, request.config),
+          state: "installing",
+          installedAt: now,
+          updatedAt: now,
+          revision: 1,
+          consecutiveFailures: 0,
+          lastError: null,
+          egress: { allowed: 0, refused: 0 },
+        };
+
+        // The row exists while the install hook runs, so the hook can use its storage.
+        this.store.save(installation);
+        try {
+          await this.#lifecycle(installation, "install");
+          if (request.enable !== false) await this.#lifecycle(installation, "enable");
+        } catch (error) {
+          this.store.purge(installation.id);
+          throw error;
+        }
+
+        installation.state = request.enable === false ? "installed" : "enabled";
+        this.store.save(installation);
+        this.store.appendLog(installation.id, "info", `installed ${installation.name}@${installation.version}, state ${installation.state}`);
+        return toView(installation);
+      }),
+    );
+  }
+
+  /**
+   * Upgrades, changes grants or config, enables or disables an installation. Each
+   * lifecycle hook runs against the new shape before it is stored, so a failed
+   * hook leaves the installation as it was.
+   */
+  async updateInstallation(name: string, change: InstallationChange): Promise<Result<InstallationView>> {
+    return toResult(() =>
+      this.#admin.run(async () => {
+        let installation = this.#require(name);
+        if (change.package !== undefined) installation = await this.#upgrade(installation, change.package, change);
+        else {
+          if (change.grants !== undefined) installation = this.#regrant(installation, change.grants);
+          if (change.config !== undefined) installation = await this.#configure(installation, change.config);
+        }
+        if (change.state !== undefined) installation = await this.#setState(installation, change.state);
+        return toView(installation);
+      }),
+    );
+  }
+
+  /**
+   * Uninstalls: dispatch stops first, then the `uninstall` hook runs (its failure
+   * is logged, not fatal), then storage, logs and the installation are purged.
+   */
+  async uninstall(name: string): Promise<Result<{ name: string; version: string }>> {
+    return toResult(() =>
+      this.#admin.run(async () => {
+        const installation = this.#require(name);
+        this.store.save({ ...installation, state: "uninstalling", updatedAt: Date.now() });
+        try {
+          await this.#lifecycle(installation, "uninstall");
+        } catch (error) {
+          console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: uninstall hook failed: ${describeError(error)}`);
+        }
+        this.store.purge(installation.id);
+        return { name: installation.name, version: installation.version };
+      }),
+    );
+  }
+
+  /** Returns the last `limit` log lines of an installation, oldest first. */
+  async readLogs(name: string, limit: number): Promise<Result<LogLine[]>> {
+    return toResult(async () => this.store.readLogs(this.#require(name).id, limit));
+  }
+
+  // ---- Capability API, called by capability entrypoints -------------------------
+
+  /** Runs one storage operation for the installation named in `props`. */
+  async storage(props: CapabilityProps, operation: StorageOperation): Promise<Result<unknown>> {
+    return toResult(async () => {
+      const installation = this.authorize(props, "storage");
+      return this.#storage(installation.id, operation);
+    });
+  }
+
+  /** Counts one outbound request and logs it; returns whether the grant allows it. */
+  async checkEgress(props: CapabilityProps, method: string, url: string): Promise<Result<boolean>> {
+    return toResult(async () => {
+      const installation = this.authorize(props, "network");
+      const parsed = new URL(url);
+      const hosts = installation.grants["network"]?.hosts ?? [];
+      const secure = parsed.protocol === "https:" || (parsed.protocol === "http:" && this.env.BERTH_DEV === "true");
+      const allowed = secure && hosts.some((pattern) => hostMatches(parsed.host, pattern));
+
+      this.store.countEgress(installation.id, allowed);
+      this.store.appendLog(installation.id, allowed ? "egress" : "warn", `egress ${allowed ? "allowed" : "refused"}: ${method} ${parsed.protocol}//${parsed.host}${parsed.pathname}`);
+      return allowed;
+    });
+  }
+
+  /** Appends lines from the plugin's console to its log. */
+  async appendLogs(props: CapabilityProps, lines: { level: string; message: string; at: number }[]): Promise<void> {
+    const installation = this.store.byId(props.installation);
+    if (installation === undefined || installation.tenant !== props.tenant) return;
+    for (const line of lines) this.store.appendLog(installation.id, line.level, line.message, line.at);
+  }
+
+  /**
+   * Returns the live installation behind `props` if it still holds `capability`.
+   * Raises `ERR_CAPABILITY_NOT_GRANTED` otherwise, so an isolate made before a
+   * grant was revoked gets nothing.
+   */
+  protected authorize(props: CapabilityProps, capability: string): Installation {
+    const installation = this.store.byId(props.installation);
+    if (installation === undefined || installation.tenant !== props.tenant || installation.grants[capability] === undefined) {
+      throw new BerthError("ERR_CAPABILITY_NOT_GRANTED", `${props.plugin} has no ${capability} grant in tenant ${props.tenant}`);
+    }
+    return installation;
+  }
+
+  // ---- Dispatch, called by the host's app code ----------------------------------
+
+  /**
+   * Dispatches a hook point to this tenant's enabled subscribers and returns the
+   * outcome of its kind. The payload is validated first; an invalid payload is a
+   * bug in the app and raises `ERR_REQUEST_INVALID`. Plugin failures never
+   * reject: they are recorded on the installation and in the outcome.
+   */
+  protected async dispatch<H extends HookPoint>(
+    point: H,
+    payload: v.InferInput<H["payload"]>,
+    options: DispatchOptions = {},
+  ): Promise<OutcomeOf<H>> {
+    const parsed = v.safeParse(point.payload as AnySchema, payload);
+    if (!parsed.success) {
+      throw new BerthError("ERR_REQUEST_INVALID", `the payload of ${point.name} does not match its schema`, { path: "payload" });
+    }
+
+    // The subscriber set is fixed here; installs or disables during the dispatch do not change it.
+    const depth = options.depth ?? 0;
+    const subscribers: Subscriber[] = [];
+    for (const installation of this.store.list()) {
+      const subscription = installation.manifest.hooks[point.name];
+      if (installation.state !== "enabled" || subscription === undefined) continue;
+      subscribers.push({
+        plugin: installation.name,
+        version: installation.version,
+        installationId: installation.id,
+        priority: subscription.priority ?? 0,
+        installedAt: installation.installedAt,
+        invoke: (input) => this.#invokeHook(installation, point, subscription, input, depth),
+      });
+    }
+
+    return runHook(point, parsed.output, subscribers, (subscriber, record) => this.#recordCall(subscriber, point, record));
+  }
+
+  // ---- Internals ------------------------------------------------------------------
+
+  #loaderContext(): LoaderContext {
+    return { env: this.env, host: this.host, exports: this.ctx.exports as unknown as Record<string, LoopbackFactory | undefined> };
+  }
+
+  #require(name: string): Installation {
+    const installation = this.store.byName(name);
+    if (installation === undefined || installation.state === "installing") {
+      throw new BerthError("ERR_INSTALLATION_NOT_FOUND", `${name} is not installed in this tenant; see GET .../installations`, { path: "name" });
+    }
+    return installation;
+  }
+
+  async #invokeHook(
+    installation: Installation,
+    point: HookPoint,
+    subscription: { entrypoint: string; method: string },
+    payload: unknown,
+    depth: number,
+  ): Promise<unknown> {
+    const worker = await loadPlugin(installation, this.#loaderContext());
+    const entrypoint = worker.getEntrypoint(subscription.entrypoint) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const context: HookContext = {
+      tenant: installation.tenant,
+      installation: installation.id,
+      plugin: installation.name,
+      version: installation.version,
+      hook: point.name,
+      depth,
+    };
+
+    // Entrypoint and method names were checked against the identifier pattern and
+    // the reserved names when the manifest was verified.
+    const method = entrypoint[subscription.method] as (payload: unknown, context: HookContext) => Promise<unknown>;
+    try {
+      return await withTimeout(
+        Promise.resolve(method(payload, context)),
+        point.timeoutMs,
+        () => new BerthError("ERR_HOOK_TIMEOUT", `${installation.name} did not answer ${point.name} within ${point.timeoutMs} ms`),
+      );
+    } catch (error) {
+      if (error instanceof BerthError) throw error;
+      throw new BerthError("ERR_HOOK_FAILED", `${installation.name} threw in ${point.name}: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  #recordCall(subscriber: Subscriber, point: HookPoint, record: CallRecord): void {
+    if (record.status === "ok") {
+      this.store.resetFailures(subscriber.installationId);
+      return;
+    }
+    const code: ErrorCode = record.error?.code ?? "ERR_HOOK_FAILED";
+    const message = record.error?.message ?? "the hook failed";
+    this.store.recordFailure(subscriber.installationId, { code, message, during: point.name, at: new Date().toISOString() });
+    this.store.appendLog(subscriber.installationId, "error", `${point.name}: ${code}: ${message}`);
+    console.warn(`berth plugin=${subscriber.plugin}@${subscriber.version} hook=${point.name}: ${code}`);
+  }
+
+  async #lifecycle(installation: Installation, event: LifecycleEvent, previousVersion?: string): Promise<void> {
+    const lifecycle = installation.manifest.lifecycle;
+    if (lifecycle === undefined || !lifecycle.events.includes(event)) return;
+
+    const label = `${installation.name}@${installation.version}`;
+    const context: LifecycleContext = {
+      tenant: installation.tenant,
+      installation: installation.id,
+      plugin: installation.name,
+      version: installation.version,
+      event,
+    };
+    if (previousVersion !== undefined) context.previousVersion = previousVersion;
+
+    try {
+      const worker = await loadPlugin(installation, this.#loaderContext());
+      const entrypoint = worker.getEntrypoint(lifecycle.entrypoint) as unknown as Record<string, (context: LifecycleContext) => Promise<unknown>>;
+      const method = entrypoint[event] as (context: LifecycleContext) => Promise<unknown>;
+      await withTimeout(
+        Promise.resolve(method(context)),
+        LIFECYCLE_TIMEOUT_MS,
+        () => new BerthError("ERR_LIFECYCLE_FAILED", `${label} did not finish its ${event} hook within ${LIFECYCLE_TIMEOUT_MS} ms`),
+      );
+    } catch (error) {
+      const failure =
+        error instanceof BerthError
+          ? error
+          : new BerthError("ERR_LIFECYCLE_FAILED", `${label} failed its ${event} hook: ${describeError(error)}`, { cause: error });
+      this.store.appendLog(installation.id, "error", `${event}: ${failure.code}: ${failure.message}`);
+      throw failure;
+    }
+  }
+
+  async #upgrade(current: Installation, next: PackageRecord, change: InstallationChange): Promise<Installation> {
+    if (!semver.gt(next.version, current.version)) {
+      throw new BerthError("ERR_UPGRADE_NOT_GREATER", `${current.name} is at ${current.version}; an upgrade must move to a greater version, not ${next.version}`, {
+        path: "version",
+      });
+    }
+
+    // Keep grants the new version still requests; anything new needs explicit grants.
+    const kept = Object.fromEntries(Object.entries(current.grants).filter(([name]) => next.manifest.capabilities[name] !== undefined));
+    const candidate: Installation = {
+      ...current,
+      version: next.version,
+      digest: next.digest,
+      manifest: next.manifest,
+      grants: resolveGrants(next.manifest, change.grants ?? kept),
+      config: resolveConfig(next.manifest, change.config ?? current.config),
+      updatedAt: Date.now(),
+      revision: current.revision + 1,
+    };
+
+    await this.#lifecycle(candidate, "upgrade", current.version);
+    this.store.save(candidate);
+    this.store.appendLog(candidate.id, "info", `upgraded from ${current.version} to ${candidate.version}`);
+    return candidate;
+  }
+
+  #regrant(current: Installation, grants: Grants): Installation {
+    const candidate = { ...current, grants: resolveGrants(current.manifest, grants), updatedAt: Date.now(), revision: current.revision + 1 };
+    this.store.save(candidate);
+    this.store.appendLog(candidate.id, "info", `grants changed to ${Object.keys(candidate.grants).join(", ") || "none"}`);
+    return candidate;
+  }
+
+  async #configure(current: Installation, config: unknown): Promise<Installation> {
+    const candidate = { ...current, config: resolveConfig(current.manifest, config), updatedAt: Date.now(), revision: current.revision + 1 };
+    await this.#lifecycle(candidate, "configure");
+    this.store.save(candidate);
+    this.store.appendLog(candidate.id, "info", "config changed");
+    return candidate;
+  }
+
+  async #setState(current: Installation, state: "enabled" | "disabled"): Promise<Installation> {
+    if (current.state === state) return current;
+    const candidate = { ...current, state, updatedAt: Date.now(), consecutiveFailures: 0 };
+
+    if (state === "enabled") {
+      await this.#lifecycle(candidate, "enable");
+      this.store.save(candidate);
+    } else {
+      // Dispatch stops before the disable hook runs; its failure does not block disabling.
+      this.store.save(candidate);
+      await this.#lifecycle(candidate, "disable").catch(() => undefined);
+    }
+    this.store.appendLog(candidate.id, "info", `state changed to ${state}`);
+    return candidate;
+  }
+
+  async #storage(id: string, operation: StorageOperation): Promise<unknown> {
+    if (operation.op === "list") {
+      const limit = Math.min(Math.max(1, Math.trunc(operation.limit ?? STORAGE_LIMITS.listMax)), STORAGE_LIMITS.listMax);
+      const prefix = typeof operation.prefix === "string" ? operation.prefix : "";
+      return this.store.storageList(id, prefix, limit).map((entry) => ({ key: entry.key, value: JSON.parse(entry.value) as unknown }));
+    }
+
+    const { key } = operation;
+    if (typeof key !== "string" || key.length === 0 || key.length > STORAGE_LIMITS.keyLength) {
+      throw new BerthError("ERR_STORAGE_INVALID", `storage keys must be strings of 1 to ${STORAGE_LIMITS.keyLength} characters`, { path: "key" });
+    }
+    if (operation.op === "get") {
+      const value = this.store.storageGet(id, key);
+      return value === undefined ? null : (JSON.parse(value) as unknown);
+    }
+    if (operation.op === "delete") return this.store.storageDelete(id, key);
+
+    const encoded = JSON.stringify(operation.value);
+    if (encoded === undefined) {
+      throw new BerthError("ERR_STORAGE_INVALID", "storage values must be JSON values; undefined and functions cannot be stored", { path: "value" });
+    }
+    const bytes = utf8Length(encoded);
+    if (bytes > STORAGE_LIMITS.valueBytes) {
+      throw new BerthError("ERR_STORAGE_INVALID", `the value is ${bytes} bytes once encoded; at most ${STORAGE_LIMITS.valueBytes} are allowed`, { path: "value" });
+    }
+    const previous = this.store.storageGet(id, key);
+    const used = this.store.storageBytes(id) - (previous === undefined ? 0 : utf8Length(key) + utf8Length(previous));
+    if (used + utf8Length(key) + bytes > STORAGE_LIMITS.totalBytes) {
+      throw new BerthError("ERR_STORAGE_INVALID", `the installation's storage quota of ${STORAGE_LIMITS.totalBytes} bytes is used up; delete keys first`, {
+        path: "value",
+      });
+    }
+    this.store.storagePut(id, key, encoded);
+    return null;
+  }
+}

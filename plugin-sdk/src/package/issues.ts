@@ -1,0 +1,47 @@
+import * as v from "valibot";
+
+import { BerthError, type ErrorCode } from "../errors.ts";
+
+/** How {@link issueToError} words and codes the first issue. */
+export interface IssueOptions {
+  /** Code for a value that does not match its schema. */
+  code: ErrorCode;
+  /** Code for a key a strict object does not define; defaults to `code`. */
+  unknownKeyCode?: ErrorCode;
+  /** Path prefix naming the input, such as `manifest` or `body`. */
+  prefix: string;
+  /** Whether the message may quote the received value; false for plugin output. */
+  quoteReceived?: boolean;
+}
+
+/**
+ * Turns the first valibot issue into a {@link BerthError} whose path names the
+ * field, such as `manifest.hooks.ticket.created.method`.
+ */
+export function issueToError(issues: readonly v.BaseIssue<unknown>[], options: IssueOptions): BerthError {
+  const issue = issues[0];
+  if (issue === undefined) return new BerthError(options.code, `${options.prefix} is invalid`, { path: options.prefix });
+
+  const dotPath = v.getDotPath(issue);
+  const path = dotPath === null ? options.prefix : `${options.prefix}.${dotPath}`;
+
+  // A strict object reports an unknown key as a value expected to be `never`.
+  if (issue.type === "strict_object" && issue.expected === "never") {
+    return new BerthError(
+      options.unknownKeyCode ?? options.code,
+      `${path} is not a known key; remove it or check its spelling`,
+      { path },
+    );
+  }
+
+  const quote = options.quoteReceived ?? true;
+  const received = quote && issue.received.length <= 80 ? ` (received ${issue.received})` : "";
+  return new BerthError(options.code, `${path} ${describe(issue)}${received}`, { path });
+}
+
+function describe(issue: v.BaseIssue<unknown>): string {
+  // Our own schema messages start with "must"; valibot's defaults read "Invalid type: ...".
+  if (issue.message.startsWith("must")) return issue.message;
+  if (issue.received === "undefined") return `is missing; expected ${issue.expected ?? "a value"}`;
+  return `must be ${issue.expected ?? "valid"}`;
+}
