@@ -1,0 +1,15 @@
+import type { SigningKey } from "../../../plugin-sdk/src/package/index.ts";
+import type { BerthEnv } from "../../src/framework/index.ts";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends BerthEnv {
+      /** Private key of the trusted test publisher `berth-test`. */
+      TEST_SIGNING_KEY: SigningKey & { publisher: string };
+      /** Private key of publisher `berth-test` that the host does not trust. */
+      TEST_OTHER_KEY: SigningKey & { publisher: string };
+      /** Example plugins, built and signed with the development key, by manifest name. */
+      EXAMPLE_PACKAGES: Record<string, { manifest: string; modules: Record<string, string> }>;
+    }
+  }
+}
