@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   ERR_HOOK_TIMEOUT: "a plugin's hook method did not settle within the hook point's timeout",
   ERR_HOOK_RESULT_INVALID: "a plugin's hook result does not match the hook point's result schema",
   ERR_HOOK_UNKNOWN: "no hook point with this name is declared",
+  ERR_HOOK_DEPTH_EXCEEDED: "a dispatch started from inside a plugin's hook nests deeper than the host allows",
 
   // Capabilities.
   ERR_CAPABILITY_PROPS_INVALID: "a capability binding was called with props that fail validation",

@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { BerthEgress, CapabilityEntrypoint, tenantStub, type CapabilityProps } from "../framework/index.ts";
+import { issueToError } from "@berth/plugin-sdk/package";
+import * as v from "valibot";
+
+import { BerthEgress, CapabilityEntrypoint, tenantStub, toPluginError, type CapabilityProps } from "../framework/index.ts";
 import type { HelpDeskTenant } from "./help-desk-tenant.ts";
-import type { Ticket } from "./tickets.ts";
+import { ticketDraftSchema, type Ticket } from "./tickets.ts";
 
 /** Largest request body the demo inbox keeps, in characters. */
 const INBOX_BODY_LIMIT = 4_000;
@@ -22,6 +25,18 @@ export class TicketsRead extends CapabilityEntrypoint {
 
   async get(id: string): Promise<Ticket | null> {
     return this.run((props) => tenantStub<HelpDeskTenant>(this.env, props.tenant).readTicket(props, String(id)));
+  }
+}
+
+/** The `tickets:write` capability binding (`env.TICKETS_WRITE` in a plugin). */
+export class TicketsWrite extends CapabilityEntrypoint {
+  protected readonly capability = "tickets:write";
+
+  /** Creates a ticket from a draft `{ title, body?, tags?, priority? }` and returns it. */
+  async create(draft: unknown): Promise<Ticket> {
+    const parsed = v.safeParse(ticketDraftSchema, draft);
+    if (!parsed.success) throw toPluginError(issueToError(parsed.issues, { code: "ERR_REQUEST_INVALID", prefix: "draft" }));
+    return this.run((props) => tenantStub<HelpDeskTenant>(this.env, props.tenant).writeTicket(props, parsed.output));
   }
 }
 

@@ -65,14 +65,15 @@ export class HelpDeskTenant extends TenantObject<BerthEnv> {
    * stored, then `ticket.created` is dispatched and awaited so its outcome can be
    * returned. A failing plugin never stops the ticket.
    */
-  async createTicket(draft: TicketDraft): Promise<CreatedTicket> {
-    const filtered = await this.dispatch(ticketBeforeCreate, draft);
+  async createTicket(draft: TicketDraft, options: { depth?: number } = {}): Promise<CreatedTicket> {
+    const depth = options.depth ?? 0;
+    const filtered = await this.dispatch(ticketBeforeCreate, draft, { depth });
 
     const now = new Date().toISOString();
     const ticket: Ticket = { id: crypto.randomUUID(), ...filtered.value, status: "open", createdAt: now, updatedAt: now };
     this.#save(ticket);
 
-    const created = await this.dispatch(ticketCreated, ticket);
+    const created = await this.dispatch(ticketCreated, ticket, { depth });
     return { ticket, hooks: { beforeCreate: filtered.calls, created: created.calls } };
   }
 
@@ -126,6 +127,21 @@ export class HelpDeskTenant extends TenantObject<BerthEnv> {
     return toResult(async () => {
       this.authorize(props, "tickets:read");
       return this.#find(id) ?? null;
+    });
+  }
+
+  // ---- The tickets:write capability -----------------------------------------------
+
+  /**
+   * Creates a ticket for a plugin holding `tickets:write`. The ticket hooks run
+   * again, one level deeper than the plugin's own call; past the host's maximum
+   * depth this raises `ERR_HOOK_DEPTH_EXCEEDED`, so a plugin cannot trigger itself forever.
+   */
+  async writeTicket(props: CapabilityProps, draft: TicketDraft): Promise<Result<Ticket>> {
+    return toResult(async () => {
+      this.authorize(props, "tickets:write");
+      const created = await this.createTicket(draft, { depth: this.callerDepth(props) });
+      return created.ticket;
     });
   }
 

@@ -16,13 +16,20 @@ export const ticketsRead = defineCapability({
   entrypoint: "TicketsRead",
 });
 
+/** The `tickets:write` capability: create tickets in this tenant. */
+export const ticketsWrite = defineCapability({
+  name: "tickets:write",
+  description: "Create tickets in this tenant. Tickets it creates run the ticket hooks of every plugin again.",
+  entrypoint: "TicketsWrite",
+});
+
 /** The help desk host. */
 export const helpDesk = defineHost({
   version: packageJson.version,
   // The newest date the bundled workerd (1.20261103 and later) supports.
   maxCompatibilityDate: "2026-11-01",
   hookPoints,
-  capabilities: [ticketsRead],
+  capabilities: [ticketsRead, ticketsWrite],
   trustedKeys,
   entrypoints: { egress: "DemoEgress" },
 });

@@ -9,7 +9,7 @@ import { helpDesk } from "./host.ts";
 import { registerTicketRoutes } from "./routes.ts";
 
 export { BerthLogTail, BerthStorage, RegistryObject } from "../framework/index.ts";
-export { DemoEgress, TicketsRead } from "./capabilities.ts";
+export { DemoEgress, TicketsRead, TicketsWrite } from "./capabilities.ts";
 export { HelpDeskTenant } from "./help-desk-tenant.ts";
 
 export default createApi(helpDesk, { extend: registerTicketRoutes });

@@ -24,6 +24,10 @@ export interface HostOptions {
   trustedKeys?: readonly unknown[];
   /** Names of the framework entrypoints as exported from the host's main module. */
   entrypoints?: { egress?: string; logs?: string };
+  /** Consecutive failed or timed-out hook calls after which an installation is disabled; default 5. */
+  maxConsecutiveFailures?: number;
+  /** Deepest nesting of dispatches started from inside plugin hooks; default 3. */
+  maxDispatchDepth?: number;
 }
 
 /** A validated host definition. */
@@ -33,6 +37,8 @@ export interface Host {
   hookPoints: ReadonlyMap<string, HookPoint>;
   capabilities: ReadonlyMap<string, CapabilityDefinition>;
   entrypoints: { egress: string; logs: string };
+  maxConsecutiveFailures: number;
+  maxDispatchDepth: number;
   /** Returns the trust store for this environment: built-in keys plus `BERTH_TRUSTED_KEYS`. */
   trustStore(env: BerthEnv): TrustStore;
 }
@@ -61,6 +67,15 @@ export function defineHost(options: HostOptions): Host {
     capabilities.set(capability.name, capability);
   }
 
+  const maxConsecutiveFailures = options.maxConsecutiveFailures ?? 5;
+  const maxDispatchDepth = options.maxDispatchDepth ?? 3;
+  if (!Number.isInteger(maxConsecutiveFailures) || maxConsecutiveFailures < 1) {
+    throw new Error("maxConsecutiveFailures must be a positive integer");
+  }
+  if (!Number.isInteger(maxDispatchDepth) || maxDispatchDepth < 0 || maxDispatchDepth > 10) {
+    throw new Error("maxDispatchDepth must be an integer from 0 to 10");
+  }
+
   const seedKeys = [...(options.trustedKeys ?? [])];
   createTrustStore(seedKeys);
   const cache = new Map<string, TrustStore>();
@@ -71,6 +86,8 @@ export function defineHost(options: HostOptions): Host {
     hookPoints,
     capabilities,
     entrypoints: { egress: options.entrypoints?.egress ?? "BerthEgress", logs: options.entrypoints?.logs ?? "BerthLogTail" },
+    maxConsecutiveFailures,
+    maxDispatchDepth,
     trustStore(env) {
       const extra = env.BERTH_TRUSTED_KEYS ?? "[]";
       let store = cache.get(extra);

@@ -47,6 +47,8 @@ export interface CallRecord {
 /** Outcome of an event dispatch. */
 export interface EventOutcome {
   calls: CallRecord[];
+  /** Set when the app chose not to wait: the calls finish after the response. */
+  background?: true;
 }
 
 /** Outcome of a filter dispatch: the final payload and each step. */

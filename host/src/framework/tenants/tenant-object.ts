@@ -53,8 +53,16 @@ export interface InstallationChange {
 
 /** Options of a dispatch. */
 export interface DispatchOptions {
-  /** How many dispatches enclose this one; see `HookContext.depth`. */
+  /**
+   * How many dispatches enclose this one; see `HookContext.depth`. App code that
+   * acts for a plugin passes {@link TenantObject.callerDepth} here.
+   */
   depth?: number;
+  /**
+   * For `event` hook points: return at once and let the calls finish after the
+   * response (`ctx.waitUntil`). The outcome then has no calls.
+   */
+  background?: boolean;
 }
 
 /** One storage operation of the `storage` capability. */
@@ -73,6 +81,8 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   protected abstract readonly host: Host;
   protected readonly store: TenantStore;
   readonly #admin = new SerialQueue();
+  // Depths of the hook calls in flight, by installation ID, to give nested dispatches their depth.
+  readonly #inFlight = new Map<string, number[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -248,9 +258,15 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     if (!parsed.success) {
       throw new BerthError("ERR_REQUEST_INVALID", `the payload of ${point.name} does not match its schema`, { path: "payload" });
     }
+    const depth = options.depth ?? 0;
+    if (depth > this.host.maxDispatchDepth) {
+      throw new BerthError(
+        "ERR_HOOK_DEPTH_EXCEEDED",
+        `${point.name} would be dispatched at depth ${depth}; plugin hooks may nest dispatches at most ${this.host.maxDispatchDepth} deep`,
+      );
+    }
 
     // The subscriber set is fixed here; installs or disables during the dispatch do not change it.
-    const depth = options.depth ?? 0;
     const subscribers: Subscriber[] = [];
     for (const installation of this.store.list()) {
       const subscription = installation.manifest.hooks[point.name];
@@ -265,7 +281,22 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       });
     }
 
-    return runHook(point, parsed.output, subscribers, (subscriber, record) => this.#recordCall(subscriber, point, record));
+    const run = runHook(point, parsed.output, subscribers, (subscriber, record) => this.#recordCall(subscriber, point, record));
+    if (point.kind === "event" && options.background === true) {
+      this.ctx.waitUntil(run);
+      return { calls: [], background: true } as unknown as OutcomeOf<H>;
+    }
+    return run;
+  }
+
+  /**
+   * Returns the depth a dispatch started for the installation behind `props` gets:
+   * one more than the deepest of its hook calls in flight, or 0 when none is. The
+   * host knows this itself, so a plugin cannot reset its depth.
+   */
+  protected callerDepth(props: CapabilityProps): number {
+    const depths = this.#inFlight.get(props.installation);
+    return depths === undefined || depths.length === 0 ? 0 : Math.max(...depths) + 1;
   }
 
   // ---- Internals ------------------------------------------------------------------
@@ -303,6 +334,9 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     // Entrypoint and method names were checked against the identifier pattern and
     // the reserved names when the manifest was verified.
     const method = entrypoint[subscription.method] as (payload: unknown, context: HookContext) => Promise<unknown>;
+    const depths = this.#inFlight.get(installation.id) ?? [];
+    depths.push(depth);
+    this.#inFlight.set(installation.id, depths);
     try {
       return await withTimeout(
         Promise.resolve(method(payload, context)),
@@ -312,6 +346,9 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     } catch (error) {
       if (error instanceof BerthError) throw error;
       throw new BerthError("ERR_HOOK_FAILED", `${installation.name} threw in ${point.name}: ${describeError(error)}`, { cause: error });
+    } finally {
+      depths.splice(depths.indexOf(depth), 1);
+      if (depths.length === 0) this.#inFlight.delete(installation.id);
     }
   }
 
@@ -322,9 +359,19 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     }
     const code: ErrorCode = record.error?.code ?? "ERR_HOOK_FAILED";
     const message = record.error?.message ?? "the hook failed";
-    this.store.recordFailure(subscriber.installationId, { code, message, during: point.name, at: new Date().toISOString() });
+    const at = new Date().toISOString();
+    const failures = this.store.recordFailure(subscriber.installationId, { code, message, during: point.name, at });
     this.store.appendLog(subscriber.installationId, "error", `${point.name}: ${code}: ${message}`);
     console.warn(`berth plugin=${subscriber.plugin}@${subscriber.version} hook=${point.name}: ${code}`);
+
+    // Past the limit the installation is disabled until a tenant admin enables it again.
+    const installation = this.store.byId(subscriber.installationId);
+    if (installation?.state === "enabled" && failures >= this.host.maxConsecutiveFailures) {
+      const reason = `disabled automatically after ${failures} consecutive failed hook calls; the last was ${code} in ${point.name}`;
+      this.store.save({ ...installation, state: "disabled", updatedAt: Date.now(), lastError: { code, message: reason, during: point.name, at } });
+      this.store.appendLog(installation.id, "warn", reason);
+      console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: ${reason}`);
+    }
   }
 
   async #lifecycle(installation: Installation, event: LifecycleEvent, previousVersion?: string): Promise<void> {
