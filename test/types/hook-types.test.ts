@@ -1,0 +1,94 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { generateTypes, parseCatalogue } from "../../plugin-sdk/src/types/index.ts";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "../..");
+let dir: string;
+
+/** Type-checks one handler file against the generated declarations; returns tsc's exit code and output. */
+async function typecheck(name: string, source: string): Promise<{ code: number; output: string }> {
+  await writeFile(join(dir, name), source);
+  const config = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: "ES2023",
+      module: "ESNext",
+      moduleResolution: "Bundler",
+      allowImportingTsExtensions: true,
+      skipLibCheck: true,
+      types: [],
+      baseUrl: root,
+      paths: { "@berth/plugin-sdk": [join(root, "plugin-sdk/src/index.ts")] },
+    },
+    files: [join(dir, name)],
+  };
+  await writeFile(join(dir, "tsconfig.json"), JSON.stringify(config));
+  try {
+    const { stdout } = await run(join(root, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json")]);
+    return { code: 0, output: stdout };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string };
+    return { code: failure.code, output: failure.stdout };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "berth-types-"));
+  const catalogue = parseCatalogue(JSON.parse(await readFile(join(root, "manifests/help-desk.hook-points.json"), "utf8")));
+  await writeFile(join(dir, "host-types.ts"), generateTypes(catalogue, "manifests/help-desk.hook-points.json"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("berth types output", () => {
+  it("type-checks handlers with the right payloads", async () => {
+    const result = await typecheck(
+      "good.ts",
+      `import type { HookHandler } from "./host-types.ts";
+       export const tag: HookHandler<"ticket.beforeCreate"> = (draft) => ({ ...draft, tags: [...draft.tags, "seen"] });
+       export const guard: HookHandler<"ticket.beforeClose"> = ({ ticket }) =>
+         ticket.priority === "urgent" ? { allow: false, reason: "urgent" } : { allow: true };
+       export const panels: HookHandler<"ticket.panels"> = async (ticket) => [{ title: "Status", body: ticket.status }];
+       export const created: HookHandler<"ticket.created"> = async (ticket) => { console.log(ticket.id); };
+      `,
+    );
+
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
+  });
+
+  it("rejects a handler with a wrong payload type", async () => {
+    const result = await typecheck(
+      "wrong-payload.ts",
+      `import type { HookHandler } from "./host-types.ts";
+       export const tag: HookHandler<"ticket.beforeCreate"> = (draft: { title: number }) => draft;
+      `,
+    );
+
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain("wrong-payload.ts");
+    expect(result.output).toMatch(/TS2322/);
+  });
+
+  it("rejects a decision without a reason", async () => {
+    const result = await typecheck(
+      "wrong-result.ts",
+      `import type { HookHandler } from "./host-types.ts";
+       export const guard: HookHandler<"ticket.beforeClose"> = () => ({ allow: false });
+      `,
+    );
+
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain("wrong-result.ts");
+  });
+});
