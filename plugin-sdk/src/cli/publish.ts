@@ -1,0 +1,52 @@
+/**
+ * `berth publish`: uploads a signed package to a host's registry.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+
+import { CliError } from "./errors.ts";
+import { hostOption, parseHostUrl, requestHost } from "./host-client.ts";
+import { displayPath, print } from "./output.ts";
+import { PACKAGE_ARGUMENT_HELP, readPackageArgument } from "./package-file.ts";
+
+interface PublishOptions {
+  host: string;
+}
+
+/** Response body of `POST /v1/plugins`. */
+interface PublishResponse {
+  published: { name: string; version: string; digest: string; created: boolean };
+}
+
+/** Registers `berth publish`. */
+export function registerPublish(program: Command): void {
+  program
+    .command("publish")
+    .description("upload a signed package to a host's registry (POST /v1/plugins)")
+    .argument("[target]", PACKAGE_ARGUMENT_HELP, ".")
+    .addOption(hostOption())
+    .action(async (target: string, options: PublishOptions) => {
+      const hostUrl = parseHostUrl(options.host);
+      const { path, json } = await readPackageArgument(target);
+      const response = await requestHost(hostUrl, "POST", "/v1/plugins", json);
+      const { published } = publishResponse(response.body);
+
+      const host = hostUrl.href.replace(/\/$/, "");
+      print(
+        published.created
+          ? `published ${published.name}@${published.version} to ${host}`
+          : `${published.name}@${published.version} was already published to ${host} with the same content; nothing changed`,
+        `  package ${displayPath(path)}`,
+        `  digest  sha256 ${published.digest}`,
+      );
+    });
+}
+
+function publishResponse(body: unknown): PublishResponse {
+  const published = (body as Partial<PublishResponse> | null)?.published;
+  if (typeof published?.name !== "string" || typeof published.version !== "string" || typeof published.digest !== "string") {
+    throw new CliError("ERR_CLI_HOST_RESPONSE_INVALID", "the host accepted the package but its response lacks published.name, version or digest");
+  }
+  return { published: { ...published, created: published.created !== false } };
+}
