@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   ERR_ROUTE_NOT_FOUND: "no route matches the method and path",
   ERR_NOT_FOUND: "an app resource, such as a ticket, does not exist",
   ERR_INTERNAL: "an unexpected failure in the host; the message holds no detail",
+  ERR_AUTH_REQUIRED: "the route needs an Authorization: Bearer token and none was sent",
+  ERR_AUTH_INVALID: "the bearer token is malformed, expired, or not signed by a key the host trusts",
+  ERR_AUTH_FORBIDDEN: "the token's role or tenant does not allow this request",
 
   // Packages and manifests.
   ERR_PACKAGE_INVALID: "the package does not match the package schema",

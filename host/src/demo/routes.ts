@@ -6,7 +6,7 @@
 import type { IRequest } from "itty-router";
 import * as v from "valibot";
 
-import { MAX_BODY_BYTES, jsonResponse, parseInput, readJson, tenantParam, tenantStub, unwrap, type ApiRouter, type BerthEnv } from "../framework/index.ts";
+import { MAX_BODY_BYTES, jsonResponse, parseInput, pathParam, readJson, tenantParam, tenantStub, unwrap, type ApiRouter, type BerthEnv } from "../framework/index.ts";
 import type { HelpDeskTenant } from "./help-desk-tenant.ts";
 import { closeRequestSchema, ticketDraftSchema } from "./tickets.ts";
 
@@ -30,13 +30,13 @@ export function registerTicketRoutes(router: ApiRouter): void {
 
   router.get("/tenants/:tenant/tickets/:id", async (request, env) => {
     const stub = tenantOf(request, env);
-    const id = parseInput(ticketId, request.params["id"], "params.id");
+    const id = parseInput(ticketId, pathParam(request, "id"), "params.id");
     return jsonResponse(unwrap(await stub.showTicket(id)));
   });
 
   router.post("/tenants/:tenant/tickets/:id/close", async (request, env) => {
     const stub = tenantOf(request, env);
-    const id = parseInput(ticketId, request.params["id"], "params.id");
+    const id = parseInput(ticketId, pathParam(request, "id"), "params.id");
     const body = parseInput(closeRequestSchema, await readJson(request, MAX_BODY_BYTES), "body");
     const result = unwrap(await stub.closeTicket(id, body.reason));
     return jsonResponse(result, result.decision.allowed ? 200 : 409);

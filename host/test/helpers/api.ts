@@ -33,7 +33,7 @@ export function uniqueTenant(label = "tenant"): string {
 }
 
 /** Options of {@link makePackage}; manifest fields override the defaults. */
-export interface PackageOptions extends Partial<ManifestInput> {
+export interface PackageOptions extends Omit<Partial<ManifestInput>, "modules"> {
   /** The module source of `index.js`. */
   source: string;
   /** Signing key; the trusted test key by default. */
@@ -77,4 +77,76 @@ export async function install(tenant: string, body: Record<string, unknown>): Pr
 /** Creates a ticket and returns the response body. */
 export async function createTicket(tenant: string, draft: Record<string, unknown>): Promise<ApiResponse> {
   return api("POST", `/v1/tenants/${tenant}/tickets`, draft);
+}
+
+/** Builds, signs and publishes a package; see {@link makePackage}. */
+export async function publishPlugin(options: PackageOptions): Promise<void> {
+  await publish(await makePackage(options));
+}
+
+/**
+ * Returns the source of a plugin module that exports one `WorkerEntrypoint` class
+ * per entry of `classes`, each with the given class body. `prelude` goes before
+ * the classes, for module-level state.
+ */
+export function pluginSource(classes: Record<string, string>, prelude = ""): string {
+  const parts = ['import { WorkerEntrypoint } from "cloudflare:workers";', prelude];
+  for (const [name, body] of Object.entries(classes)) parts.push(`export class ${name} extends WorkerEntrypoint {\n${body}\n}`);
+  return `${parts.join("\n")}\n`;
+}
+
+/** Returns a hook subscription of the `Hooks` entrypoint's `method`. */
+export function hook(method: string, priority?: number): { entrypoint: string; method: string; priority?: number } {
+  return priority === undefined ? { entrypoint: "Hooks", method } : { entrypoint: "Hooks", method, priority };
+}
+
+/** Returns one installation of a tenant, or the error response. */
+export async function getInstallation(tenant: string, name: string): Promise<ApiResponse> {
+  return api("GET", `/v1/tenants/${tenant}/installations/${name}`);
+}
+
+/** Changes an installation with PATCH. */
+export async function patchInstallation(tenant: string, name: string, body: Record<string, unknown>): Promise<ApiResponse> {
+  return api("PATCH", `/v1/tenants/${tenant}/installations/${name}`, body);
+}
+
+/** Uninstalls a plugin from a tenant. */
+export async function uninstall(tenant: string, name: string): Promise<ApiResponse> {
+  return api("DELETE", `/v1/tenants/${tenant}/installations/${name}`);
+}
+
+/** Returns the messages of an installation's log, oldest first. */
+export async function logMessages(tenant: string, name: string): Promise<string[]> {
+  const response = await api("GET", `/v1/tenants/${tenant}/installations/${name}/logs`);
+  if (response.status !== 200) throw new Error(`reading logs failed with ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body.logs.map((line: { message: string }) => line.message);
+}
+
+/** Returns a ticket with its panels. */
+export async function showTicket(tenant: string, id: string): Promise<ApiResponse> {
+  return api("GET", `/v1/tenants/${tenant}/tickets/${id}`);
+}
+
+/** Asks to close a ticket. */
+export async function closeTicket(tenant: string, id: string, body: Record<string, unknown> = {}): Promise<ApiResponse> {
+  return api("POST", `/v1/tenants/${tenant}/tickets/${id}/close`, body);
+}
+
+/** Returns the requests the demo inbox received for a tenant, newest first. */
+export async function readInbox(tenant: string): Promise<{ plugin: string; method: string; url: string; body: string }[]> {
+  const response = await api("GET", `/v1/tenants/${tenant}/inbox`);
+  return response.body.requests;
+}
+
+/**
+ * Returns what a plugin reported through its panel on a ticket: the JSON-parsed
+ * body of the first panel `plugin` contributed. Test plugins use a panel as a
+ * window into their isolate, env and storage. Fails the test if there is none.
+ */
+export async function readPanel(tenant: string, ticketId: string, plugin: string): Promise<any> {
+  const response = await showTicket(tenant, ticketId);
+  if (response.status !== 200) throw new Error(`showing ticket failed with ${response.status}: ${JSON.stringify(response.body)}`);
+  const panel = response.body.panels.find((entry: { plugin: string }) => entry.plugin === plugin);
+  if (panel === undefined) throw new Error(`${plugin} contributed no panel: ${JSON.stringify(response.body.panels)}`);
+  return JSON.parse(panel.item.body);
 }

@@ -3,6 +3,11 @@ import type { BerthEnv } from "../../src/framework/index.ts";
 
 declare global {
   namespace Cloudflare {
+    /** Types `exports` from "cloudflare:workers": loopback bindings of the demo Worker's exports. */
+    interface GlobalProps {
+      mainModule: typeof import("../../src/demo/worker.ts");
+      durableNamespaces: "HelpDeskTenant" | "RegistryObject";
+    }
     interface Env extends BerthEnv {
       /** Private key of the trusted test publisher `berth-test`. */
       TEST_SIGNING_KEY: SigningKey & { publisher: string };

@@ -18,6 +18,22 @@ export function hostOption(): Option {
   return new Option("--host <url>", "base URL of the Berth host").default(DEFAULT_HOST).env("BERTH_HOST");
 }
 
+/** Returns the `--token <jwt>` option, which also reads the `BERTH_TOKEN` environment variable. */
+export function tokenOption(): Option {
+  return new Option("--token <jwt>", "bearer token for the host's API (mint one for a local host with berth token)").env("BERTH_TOKEN");
+}
+
+/** A host to send requests to, with the bearer token to send. */
+export interface HostConnection {
+  url: URL;
+  token: string | undefined;
+}
+
+/** Returns the connection for `--host` and `--token`. Raises `ERR_CLI_USAGE` for a bad URL. */
+export function connectHost(options: { host: string; token?: string }): HostConnection {
+  return { url: parseHostUrl(options.host), token: options.token };
+}
+
 /** Parses a `--host` value. Raises `ERR_CLI_USAGE` for anything but an http or https URL. */
 export function parseHostUrl(value: string): URL {
   const invalid = () => usageError(`--host "${value}" is not an http or https URL; pass one such as ${DEFAULT_HOST}`);
@@ -39,15 +55,19 @@ export function parseHostUrl(value: string): URL {
  * no response arrives within {@link REQUEST_TIMEOUT_MS}, and
  * `ERR_CLI_HOST_RESPONSE_INVALID` for a body that is not the API's JSON.
  */
-export async function requestHost(host: URL, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function requestHost(connection: HostConnection, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const host = connection.url;
   const url = new URL(path.replace(/^\//, ""), host);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (connection.token !== undefined) headers["authorization"] = `Bearer ${connection.token}`;
   const request = `${method} ${url.href}`;
 
   let response: Response;
   try {
     response = await fetch(url, {
       method,
-      headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+      headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

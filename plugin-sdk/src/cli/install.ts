@@ -9,12 +9,13 @@ import semver from "semver";
 import { BerthError } from "../errors.ts";
 import type { Manifest } from "../package/manifest.ts";
 import { CliError } from "./errors.ts";
-import { hostOption, parseHostUrl, requestHost } from "./host-client.ts";
+import { connectHost, hostOption, requestHost, tokenOption, type HostConnection } from "./host-client.ts";
 import { coerceConfig, parseConfigJson, parseConfigPairs, parseGrants, parsePluginSpec, type Grant } from "./install-options.ts";
 import { print } from "./output.ts";
 
 interface InstallOptions {
   host: string;
+  token?: string;
   tenant: string;
   grant?: string[];
   config?: string[];
@@ -41,6 +42,7 @@ export function registerInstall(program: Command): void {
     .description("install a published plugin into a tenant (POST /v1/tenants/:tenant/installations)")
     .argument("<plugin>", "NAME or NAME@VERSION_OR_RANGE, such as ticket-counter@^0.1.0; the greatest matching version is installed (default range: *)")
     .addOption(hostOption())
+    .addOption(tokenOption())
     .requiredOption("--tenant <tenant>", "tenant ID to install into")
     .option("--grant <capability>", "grant a requested capability: storage, tickets:read, or network=a.example.com,b.example.com (network alone grants every requested host); repeat for each", collect)
     .option("--config <key=value>", "set a config field; numbers, true/false and comma-separated string[] values follow the plugin's declared types; repeat for each", collect)
@@ -52,7 +54,7 @@ export function registerInstall(program: Command): void {
 }
 
 async function installPlugin(spec: string, options: InstallOptions): Promise<void> {
-  const host = parseHostUrl(options.host);
+  const host = connectHost(options);
   const plugin = parsePluginSpec(spec);
   const grants = parseGrants(options.grant ?? []);
   const pairs = parseConfigPairs(options.config ?? []);
@@ -86,7 +88,7 @@ async function installPlugin(spec: string, options: InstallOptions): Promise<voi
  * Returns the manifest of the greatest published version matching `range`, the
  * same choice the host makes: an exact version first, else the greatest match.
  */
-async function fetchManifest(host: URL, name: string, range: string): Promise<Manifest> {
+async function fetchManifest(host: HostConnection, name: string, range: string): Promise<Manifest> {
   const { body } = await requestHost(host, "GET", "/v1/plugins");
   const plugins = (body as { plugins?: { name: string; versions: string[] }[] }).plugins ?? [];
   const versions = plugins.find((candidate) => candidate.name === name)?.versions ?? [];

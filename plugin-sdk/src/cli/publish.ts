@@ -6,12 +6,13 @@
 import type { Command } from "commander";
 
 import { CliError } from "./errors.ts";
-import { hostOption, parseHostUrl, requestHost } from "./host-client.ts";
+import { connectHost, hostOption, requestHost, tokenOption } from "./host-client.ts";
 import { displayPath, print } from "./output.ts";
 import { PACKAGE_ARGUMENT_HELP, readPackageArgument } from "./package-file.ts";
 
 interface PublishOptions {
   host: string;
+  token?: string;
 }
 
 /** Response body of `POST /v1/plugins`. */
@@ -26,10 +27,12 @@ export function registerPublish(program: Command): void {
     .description("upload a signed package to a host's registry (POST /v1/plugins)")
     .argument("[target]", PACKAGE_ARGUMENT_HELP, ".")
     .addOption(hostOption())
+    .addOption(tokenOption())
     .action(async (target: string, options: PublishOptions) => {
-      const hostUrl = parseHostUrl(options.host);
+      const connection = connectHost(options);
+      const hostUrl = connection.url;
       const { path, json } = await readPackageArgument(target);
-      const response = await requestHost(hostUrl, "POST", "/v1/plugins", json);
+      const response = await requestHost(connection, "POST", "/v1/plugins", json);
       const { published } = publishResponse(response.body);
 
       const host = hostUrl.href.replace(/\/$/, "");

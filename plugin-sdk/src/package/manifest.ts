@@ -98,6 +98,8 @@ const configField = v.strictObject({
   description: v.optional(text),
   required: v.optional(v.boolean()),
   default: v.optional(v.union([v.string(), v.number(), v.boolean(), v.array(v.string())])),
+  /** A secret is never returned by the API and is masked in the installation's log. */
+  secret: v.optional(v.boolean()),
 });
 
 const boundedRecord = <K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V) =>

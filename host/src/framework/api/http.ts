@@ -9,6 +9,9 @@ import { issueToError } from "@berth/plugin-sdk/package";
 import * as v from "valibot";
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
+  ERR_AUTH_REQUIRED: 401,
+  ERR_AUTH_INVALID: 401,
+  ERR_AUTH_FORBIDDEN: 403,
   ERR_ROUTE_NOT_FOUND: 404,
   ERR_NOT_FOUND: 404,
   ERR_PLUGIN_NOT_FOUND: 404,

@@ -53,17 +53,32 @@ const patchBody = v.pipe(
     grants: v.optional(grantsSchema),
     config: v.optional(v.record(v.string(), v.unknown())),
     state: v.optional(v.picklist(["enabled", "disabled"], "must be enabled or disabled")),
+    consent: v.optional(v.picklist(["accept", "decline"], "must be accept or decline")),
   }),
-  v.check((body) => Object.keys(body).length > 0, "must change at least one of version, grants, config or state"),
+  v.check((body) => Object.keys(body).length > 0, "must change at least one of version, grants, config, state or consent"),
+  v.check((body) => body.consent === undefined || body.version === undefined, "must not combine consent with version; consent answers the pending upgrade"),
 );
 
 const logsQuery = v.strictObject({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(1), v.maxValue(500)), "100"),
 });
 
+/**
+ * Returns a path parameter, percent-decoded, since the router leaves parameters
+ * as they appear in the URL (`%5E1.0.0` for `^1.0.0`). Raises `ERR_REQUEST_INVALID`.
+ */
+export function pathParam(request: IRequest, name: string): string {
+  const raw = request.params[name] ?? "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BerthError("ERR_REQUEST_INVALID", `params.${name} is not valid percent-encoding`, { path: `params.${name}` });
+  }
+}
+
 /** Returns the validated tenant ID of a request's `:tenant` parameter. */
 export function tenantParam(request: IRequest): string {
-  return parseInput(tenantSchema, request.params["tenant"], "params.tenant");
+  return parseInput(tenantSchema, pathParam(request, "tenant"), "params.tenant");
 }
 
 /**
@@ -117,8 +132,8 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
   });
 
   router.get("/plugins/:name/:version", async (request, env) => {
-    const name = parseInput(nameSchema, request.params["name"], "params.name");
-    const version = parseInput(versionOrRange, request.params["version"], "params.version");
+    const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
+    const version = parseInput(versionOrRange, pathParam(request, "version"), "params.version");
     const record = unwrap(await registryStub(env).resolve(name, version));
     return jsonResponse({ name: record.name, version: record.version, digest: record.digest, kid: record.kid, publishedAt: new Date(record.publishedAt).toISOString(), manifest: record.manifest });
   });
@@ -138,13 +153,13 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
 
   router.get("/tenants/:tenant/installations/:name", async (request, env) => {
     const tenant = tenantParam(request);
-    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
     return jsonResponse({ installation: unwrap(await tenantStub(env, tenant).getInstallation(name)) });
   });
 
   router.patch("/tenants/:tenant/installations/:name", async (request, env) => {
     const tenant = tenantParam(request);
-    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
     const body = parseInput(patchBody, await readJson(request, MAX_BODY_BYTES), "body");
 
     const change: InstallationChange = {};
@@ -152,18 +167,19 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
     if (body.grants !== undefined) change.grants = body.grants;
     if (body.config !== undefined) change.config = body.config;
     if (body.state !== undefined) change.state = body.state;
+    if (body.consent !== undefined) change.consent = body.consent;
     return jsonResponse({ installation: unwrap(await tenantStub(env, tenant).updateInstallation(name, change)) });
   });
 
   router.delete("/tenants/:tenant/installations/:name", async (request, env) => {
     const tenant = tenantParam(request);
-    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
     return jsonResponse({ uninstalled: unwrap(await tenantStub(env, tenant).uninstall(name)) });
   });
 
   router.get("/tenants/:tenant/installations/:name/logs", async (request, env) => {
     const tenant = tenantParam(request);
-    const name = parseInput(nameSchema, request.params["name"], "params.name");
+    const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
     const { limit } = parseInput(logsQuery, { ...request.query }, "query");
     return jsonResponse({ logs: unwrap(await tenantStub(env, tenant).readLogs(name, limit)) });
   });

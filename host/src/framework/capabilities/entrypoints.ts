@@ -81,7 +81,10 @@ export class BerthEgress extends CapabilityEntrypoint {
     if (!allowed) {
       const host = new URL(request.url).host;
       throw toPluginError(
-        new BerthError("ERR_EGRESS_NOT_ALLOWED", `${props.plugin} may not send requests to ${host}; its network grant allows ${props.grant.hosts?.join(", ") ?? "no hosts"} over https`),
+        new BerthError(
+          "ERR_EGRESS_NOT_ALLOWED",
+          `${props.plugin} may not send requests to ${host}; its network grant allows ${props.grant.hosts?.join(", ") ?? "no hosts"} over ${this.env.BERTH_DEV === "true" ? "http or https" : "https"}`,
+        ),
       );
     }
     return this.upstream(request, props);

@@ -79,3 +79,66 @@ export function resolveGrants(manifest: Manifest, grants: Grants): Grants {
   }
   return resolved;
 }
+
+/**
+ * Returns the grants an upgrade keeps without new consent: grants of capabilities
+ * the new version still requests, with network hosts narrowed to what both the
+ * grant and the new request cover.
+ */
+export function keptGrants(grants: Grants, next: Manifest): Grants {
+  const kept: Grants = {};
+  for (const [name, grant] of Object.entries(grants)) {
+    const request = next.capabilities[name];
+    if (request === undefined) continue;
+    if (request.hosts === undefined || grant.hosts === undefined) {
+      kept[name] = grant;
+      continue;
+    }
+    // The intersection: granted hosts the new request covers, and requested hosts the grant covers.
+    const requested = request.hosts;
+    const granted = grant.hosts;
+    const hosts = [
+      ...granted.filter((host) => patternCovered(host, requested)),
+      ...requested.filter((host) => patternCovered(host, granted)),
+    ];
+    if (hosts.length > 0) kept[name] = { hosts: [...new Set(hosts)] };
+  }
+  return kept;
+}
+
+// Separates a capability from one of its hosts in an ask; capability names contain ":" but no space.
+const ASK_SEPARATOR = ": ";
+
+/**
+ * Lists what a new version asks for beyond what the tenant consented to for the
+ * current one: a capability the old version did not request, a capability that
+ * becomes required but was not granted, or network hosts the old request did not cover.
+ */
+export function consentNeeded(current: Manifest, grants: Grants, next: Manifest): string[] {
+  const asks: string[] = [];
+  for (const [name, request] of Object.entries(next.capabilities)) {
+    const before = current.capabilities[name];
+    if (before === undefined) {
+      asks.push(name);
+    } else if (request.optional !== true && grants[name] === undefined) {
+      asks.push(name);
+    } else if (request.hosts !== undefined && grants[name] !== undefined) {
+      for (const host of request.hosts) {
+        if (!patternCovered(host, before.hosts ?? [])) asks.push(`${name}${ASK_SEPARATOR}${host}`);
+      }
+    }
+  }
+  return asks;
+}
+
+/** Returns the grants that accepting a pending upgrade gives: the kept grants plus everything asked. */
+export function acceptedGrants(grants: Grants, next: Manifest, asks: readonly string[]): Grants {
+  const accepted = keptGrants(grants, next);
+  for (const ask of asks) {
+    const [name = ask, host] = ask.split(ASK_SEPARATOR);
+    const requestedHosts = next.capabilities[name]?.hosts;
+    if (host !== undefined) accepted[name] = { hosts: [...(accepted[name]?.hosts ?? []), host] };
+    else accepted[name] = requestedHosts === undefined ? {} : { hosts: requestedHosts };
+  }
+  return accepted;
+}

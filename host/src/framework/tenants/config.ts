@@ -31,14 +31,20 @@ function fieldSchema(field: ConfigField) {
  * Validates a config against the manifest's fields and fills in defaults. Raises
  * `ERR_CONFIG_INVALID` naming the field, for unknown fields too.
  */
-export function resolveConfig(manifest: Manifest, input: unknown): Config {
+export function resolveConfig(manifest: Manifest, input: unknown, previous: Config = {}): Config {
   const entries: Record<string, v.GenericSchema> = {};
   for (const [name, field] of Object.entries(manifest.config)) {
     const schema = fieldSchema(field);
     entries[name] = field.required === true ? schema : v.optional(schema);
   }
 
-  const parsed = v.safeParse(v.strictObject(entries), input ?? {});
+  // A secret left out of a change keeps its stored value, so admins need not resend it.
+  const withSecrets: Record<string, unknown> = { ...(input as Record<string, unknown> | undefined) };
+  for (const [name, field] of Object.entries(manifest.config)) {
+    if (field.secret === true && withSecrets[name] === undefined && previous[name] !== undefined) withSecrets[name] = previous[name];
+  }
+
+  const parsed = v.safeParse(v.strictObject(entries), withSecrets);
   if (!parsed.success) throw issueToError(parsed.issues, { code: "ERR_CONFIG_INVALID", prefix: "config" });
 
   const config: Config = {};
@@ -47,4 +53,24 @@ export function resolveConfig(manifest: Manifest, input: unknown): Config {
     if (value !== undefined) config[name] = value;
   }
   return config;
+}
+
+/** Returns the config as the API shows it: each secret field's value is left out. */
+export function publicConfig(manifest: Manifest, config: Config): { config: Config; secrets: string[] } {
+  const shown: Config = {};
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(config)) {
+    if (manifest.config[name]?.secret === true) secrets.push(name);
+    else shown[name] = value;
+  }
+  return { config: shown, secrets };
+}
+
+/** Returns the secret values of a config, longest first, for masking log lines. */
+export function secretValues(manifest: Manifest, config: Config): string[] {
+  return Object.entries(config)
+    .filter(([name]) => manifest.config[name]?.secret === true)
+    .flatMap(([, value]) => (Array.isArray(value) ? value : [String(value)]))
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length);
 }

@@ -7,7 +7,7 @@ import type { ErrorCode } from "@berth/plugin-sdk/errors";
 import type { Manifest } from "@berth/plugin-sdk/package";
 
 import type { Grants } from "../capabilities/grants.ts";
-import type { Config } from "./config.ts";
+import { publicConfig, type Config } from "./config.ts";
 
 /**
  * Where an installation is in its life. Only `enabled` installations receive
@@ -38,11 +38,23 @@ export interface Installation {
   state: InstallationState;
   installedAt: number;
   updatedAt: number;
-  /** Bumped by every change; part of the isolate ID. */
+  /** Bumped by every change of version, grants or config. */
   revision: number;
   consecutiveFailures: number;
   lastError: LastError | null;
   egress: { allowed: number; refused: number };
+  /** An upgrade that asks for more than is granted, waiting for the tenant's consent. */
+  pendingUpgrade: PendingUpgrade | null;
+}
+
+/** An upgrade waiting for consent; the installed version keeps running meanwhile. */
+export interface PendingUpgrade {
+  version: string;
+  digest: string;
+  manifest: Manifest;
+  /** What the new version asks for beyond the current grants, such as `tickets:read` or `network: b.example.com`. */
+  asks: string[];
+  requestedAt: string;
 }
 
 /** An installation as the HTTP API shows it. */
@@ -53,6 +65,8 @@ export interface InstallationView {
   state: InstallationState;
   grants: Grants;
   config: Config;
+  /** Names of secret config fields that hold a value; their values are never shown. */
+  secrets: string[];
   hooks: string[];
   installedAt: string;
   updatedAt: string;
@@ -60,6 +74,7 @@ export interface InstallationView {
   consecutiveFailures: number;
   lastError: LastError | null;
   egress: { allowed: number; refused: number };
+  pendingUpgrade: { version: string; asks: string[]; requestedAt: string } | null;
 }
 
 /** Returns the API view of an installation. */
@@ -70,7 +85,7 @@ export function toView(installation: Installation): InstallationView {
     publisher: installation.manifest.publisher,
     state: installation.state,
     grants: installation.grants,
-    config: installation.config,
+    ...publicConfig(installation.manifest, installation.config),
     hooks: Object.keys(installation.manifest.hooks),
     installedAt: new Date(installation.installedAt).toISOString(),
     updatedAt: new Date(installation.updatedAt).toISOString(),
@@ -78,5 +93,9 @@ export function toView(installation: Installation): InstallationView {
     consecutiveFailures: installation.consecutiveFailures,
     lastError: installation.lastError,
     egress: installation.egress,
+    pendingUpgrade:
+      installation.pendingUpgrade === null
+        ? null
+        : { version: installation.pendingUpgrade.version, asks: installation.pendingUpgrade.asks, requestedAt: installation.pendingUpgrade.requestedAt },
   };
 }

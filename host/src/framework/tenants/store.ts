@@ -36,6 +36,7 @@ type InstallationRow = {
   last_error: string | null;
   egress_allowed: number;
   egress_refused: number;
+  pending_upgrade: string | null;
 };
 
 /** Typed access to the framework's tables in one tenant's SQLite storage. */
@@ -60,7 +61,8 @@ export class TenantStore {
       consecutive_failures INTEGER NOT NULL DEFAULT 0,
       last_error TEXT,
       egress_allowed INTEGER NOT NULL DEFAULT 0,
-      egress_refused INTEGER NOT NULL DEFAULT 0
+      egress_refused INTEGER NOT NULL DEFAULT 0,
+      pending_upgrade TEXT
     )`);
     sql.exec(`CREATE TABLE IF NOT EXISTS berth_storage (
       installation_id TEXT NOT NULL,
@@ -95,7 +97,7 @@ export class TenantStore {
   /** Inserts or replaces an installation by ID. */
   save(installation: Installation): void {
     this.#sql.exec(
-      `INSERT OR REPLACE INTO berth_installations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO berth_installations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       installation.id,
       installation.tenant,
       installation.name,
@@ -112,6 +114,7 @@ export class TenantStore {
       installation.lastError === null ? null : JSON.stringify(installation.lastError),
       installation.egress.allowed,
       installation.egress.refused,
+      installation.pendingUpgrade === null ? null : JSON.stringify(installation.pendingUpgrade),
     );
   }
 
@@ -224,5 +227,6 @@ function fromRow(row: InstallationRow): Installation {
     consecutiveFailures: row.consecutive_failures,
     lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as Installation["lastError"]),
     egress: { allowed: row.egress_allowed, refused: row.egress_refused },
+    pendingUpgrade: row.pending_upgrade === null ? null : (JSON.parse(row.pending_upgrade) as Installation["pendingUpgrade"]),
   };
 }

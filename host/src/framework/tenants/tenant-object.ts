@@ -12,7 +12,7 @@ import { utf8Length, type LifecycleEvent } from "@berth/plugin-sdk/package";
 import semver from "semver";
 import * as v from "valibot";
 
-import { resolveGrants, type Grants } from "../capabilities/grants.ts";
+import { acceptedGrants, consentNeeded, keptGrants, resolveGrants, type Grants } from "../capabilities/grants.ts";
 import { hostMatches } from "../capabilities/catalogue.ts";
 import type { CapabilityProps } from "../capabilities/props.ts";
 import type { BerthEnv } from "../env.ts";
@@ -23,7 +23,7 @@ import { loadPlugin, type LoaderContext, type LoopbackFactory } from "../loader/
 import type { PackageRecord } from "../registry/registry-object.ts";
 import { toResult, type Result } from "../rpc.ts";
 import { SerialQueue, describeError, withTimeout } from "../util.ts";
-import { resolveConfig } from "./config.ts";
+import { resolveConfig, secretValues } from "./config.ts";
 import { toView, type Installation, type InstallationView } from "./installation.ts";
 import { TenantStore, type LogLine } from "./store.ts";
 
@@ -44,6 +44,8 @@ export interface InstallRequest {
 
 /** A change to an installation; the present fields are applied in this order. */
 export interface InstallationChange {
+  /** Accept or decline the pending upgrade; accepting may narrow it with `grants`. */
+  consent?: "accept" | "decline";
   /** Upgrade to this package, which must have a greater version. */
   package?: PackageRecord;
   grants?: Grants;
@@ -131,6 +133,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
           consecutiveFailures: 0,
           lastError: null,
           egress: { allowed: 0, refused: 0 },
+          pendingUpgrade: null,
         };
 
         // The row exists while the install hook runs, so the hook can use its storage.
@@ -160,7 +163,8 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     return toResult(() =>
       this.#admin.run(async () => {
         let installation = this.#require(name);
-        if (change.package !== undefined) installation = await this.#upgrade(installation, change.package, change);
+        if (change.consent !== undefined) installation = await this.#answerConsent(installation, change);
+        else if (change.package !== undefined) installation = await this.#upgrade(installation, change.package, change);
         else {
           if (change.grants !== undefined) installation = this.#regrant(installation, change.grants);
           if (change.config !== undefined) installation = await this.#configure(installation, change.config);
@@ -225,7 +229,8 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   async appendLogs(props: CapabilityProps, lines: { level: string; message: string; at: number }[]): Promise<void> {
     const installation = this.store.byId(props.installation);
     if (installation === undefined || installation.tenant !== props.tenant) return;
-    for (const line of lines) this.store.appendLog(installation.id, line.level, line.message, line.at);
+    const secrets = secretValues(installation.manifest, installation.config);
+    for (const line of lines) this.store.appendLog(installation.id, line.level, mask(line.message, secrets), line.at);
   }
 
   /**
@@ -360,8 +365,11 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     const code: ErrorCode = record.error?.code ?? "ERR_HOOK_FAILED";
     const message = record.error?.message ?? "the hook failed";
     const at = new Date().toISOString();
-    const failures = this.store.recordFailure(subscriber.installationId, { code, message, during: point.name, at });
-    this.store.appendLog(subscriber.installationId, "error", `${point.name}: ${code}: ${message}`);
+    const current = this.store.byId(subscriber.installationId);
+    const secrets = current === undefined ? [] : secretValues(current.manifest, current.config);
+    const masked = mask(message, secrets);
+    const failures = this.store.recordFailure(subscriber.installationId, { code, message: masked, during: point.name, at });
+    this.store.appendLog(subscriber.installationId, "error", `${point.name}: ${code}: ${masked}`);
     console.warn(`berth plugin=${subscriber.plugin}@${subscriber.version} hook=${point.name}: ${code}`);
 
     // Past the limit the installation is disabled until a tenant admin enables it again.
@@ -407,6 +415,11 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     }
   }
 
+  /**
+   * Upgrades to a greater version. Without explicit `grants`, an upgrade that asks
+   * for more than the tenant consented to is stored as pending while the current
+   * version keeps running; PATCH `consent` then accepts or declines it.
+   */
   async #upgrade(current: Installation, next: PackageRecord, change: InstallationChange): Promise<Installation> {
     if (!semver.gt(next.version, current.version)) {
       throw new BerthError("ERR_UPGRADE_NOT_GREATER", `${current.name} is at ${current.version}; an upgrade must move to a greater version, not ${next.version}`, {
@@ -414,17 +427,47 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       });
     }
 
-    // Keep grants the new version still requests; anything new needs explicit grants.
-    const kept = Object.fromEntries(Object.entries(current.grants).filter(([name]) => next.manifest.capabilities[name] !== undefined));
+    if (change.grants === undefined) {
+      const asks = consentNeeded(current.manifest, current.grants, next.manifest);
+      if (asks.length > 0) {
+        const pendingUpgrade = { version: next.version, digest: next.digest, manifest: next.manifest, asks, requestedAt: new Date().toISOString() };
+        const waiting = { ...current, pendingUpgrade, updatedAt: Date.now() };
+        this.store.save(waiting);
+        this.store.appendLog(current.id, "info", `upgrade to ${next.version} waits for consent to ${asks.join(", ")}`);
+        return waiting;
+      }
+    }
+    return this.#switchVersion(current, next, change.grants ?? keptGrants(current.grants, next.manifest), change.config);
+  }
+
+  async #answerConsent(current: Installation, change: InstallationChange): Promise<Installation> {
+    const pending = current.pendingUpgrade;
+    if (pending === null) {
+      throw new BerthError("ERR_REQUEST_INVALID", `${current.name} has no upgrade waiting for consent`, { path: "body.consent" });
+    }
+    if (change.consent === "decline") {
+      const declined = { ...current, pendingUpgrade: null, updatedAt: Date.now() };
+      this.store.save(declined);
+      this.store.appendLog(current.id, "info", `upgrade to ${pending.version} declined; staying on ${current.version}`);
+      return declined;
+    }
+
+    // Accepting grants what the new version asks for, unless the admin narrows it with grants.
+    const grants = change.grants ?? acceptedGrants(current.grants, pending.manifest, pending.asks);
+    return this.#switchVersion(current, pending, grants, change.config);
+  }
+
+  async #switchVersion(current: Installation, next: Pick<PackageRecord, "version" | "digest" | "manifest">, grants: Grants, config: unknown): Promise<Installation> {
     const candidate: Installation = {
       ...current,
       version: next.version,
       digest: next.digest,
       manifest: next.manifest,
-      grants: resolveGrants(next.manifest, change.grants ?? kept),
-      config: resolveConfig(next.manifest, change.config ?? current.config),
+      grants: resolveGrants(next.manifest, grants),
+      config: resolveConfig(next.manifest, config ?? current.config, current.config),
       updatedAt: Date.now(),
       revision: current.revision + 1,
+      pendingUpgrade: null,
     };
 
     await this.#lifecycle(candidate, "upgrade", current.version);
@@ -441,7 +484,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   }
 
   async #configure(current: Installation, config: unknown): Promise<Installation> {
-    const candidate = { ...current, config: resolveConfig(current.manifest, config), updatedAt: Date.now(), revision: current.revision + 1 };
+    const candidate = { ...current, config: resolveConfig(current.manifest, config, current.config), updatedAt: Date.now(), revision: current.revision + 1 };
     await this.#lifecycle(candidate, "configure");
     this.store.save(candidate);
     this.store.appendLog(candidate.id, "info", "config changed");
@@ -499,4 +542,11 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     this.store.storagePut(id, key, encoded);
     return null;
   }
+}
+
+/** Replaces every secret value in a log line with a marker. */
+function mask(message: string, secrets: readonly string[]): string {
+  let masked = message;
+  for (const secret of secrets) masked = masked.split(secret).join("[secret]");
+  return masked;
 }
