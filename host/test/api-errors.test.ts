@@ -113,10 +113,8 @@ describe("API errors", () => {
     if (testCase.mentions !== undefined) expect(response.body.error.message).toContain(testCase.mentions);
   });
 
-  // TODO: expected to fail until paths outside /v1 get a response. The router
-  // matches only under /v1, so for any other path its fetch resolves to undefined
-  // and the Worker fails with "the Promise did not resolve to 'Response'".
-  it.fails.each(["/", "/health", "/v2/health"])("answers %s outside /v1 with a coded 404", async (path) => {
+  // The router matches only under /v1; other paths must still get a coded 404.
+  it.each(["/", "/health", "/v2/health"])("answers %s outside /v1 with a coded 404", async (path) => {
     const response = await api("GET", path);
 
     expect(response.status).toBe(404);

@@ -79,10 +79,7 @@ describe("capability props", () => {
     expect(message).toMatch(/^ERR_CAPABILITY_PROPS_INVALID/);
   });
 
-  // TODO: expected to fail until BerthEgress.fetch validates props inside `run`.
-  // It calls `this.props()` directly, so the BerthError reaches the caller
-  // without the "CODE: " prefix that every other capability error carries.
-  it.fails("rejects malformed props on the egress with the code", async () => {
+  it("rejects malformed props on the egress with the code", async () => {
     const message = await rejection(() => exports.DemoEgress({ props: { bogus: true } as never }).fetch("https://a.example.test/"));
 
     expect(message).toMatch(/^ERR_CAPABILITY_PROPS_INVALID/);

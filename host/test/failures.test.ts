@@ -124,11 +124,9 @@ describe("hanging hook", () => {
     expect(installation.body.installation.consecutiveFailures).toBe(1);
   });
 
-  // TODO: expected to fail until dispatch classifies hung calls as timeouts.
   // workerd cancels a call whose promise can never settle (no pending I/O) with
-  // "canceled this request because it detected that your Worker's code had hung",
-  // and dispatch records that as "failed", ERR_HOOK_FAILED, "threw in ...".
-  it.fails("that never settles is recorded as a timeout", async () => {
+  // "... detected that your Worker's code had hung"; dispatch counts it as a timeout.
+  it("that never settles is recorded as a timeout", async () => {
     const tenant = await installPair("hang-forever-code", `await new Promise(() => {}); return draft;`, "ticket.beforeCreate");
 
     const created = await createTicket(tenant, { title: "A promise that never settles" });

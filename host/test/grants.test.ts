@@ -68,10 +68,7 @@ describe("install grants", () => {
     expect(response.body.error.path).toBe("grants.network");
   });
 
-  // TODO: expected to fail until resolveGrants checks own keys only. It looks up
-  // `manifest.capabilities[name]`, which finds Object.prototype members, so a
-  // grant named "toString" (or "hasOwnProperty", ...) is accepted and stored.
-  it.fails("rejects a grant named like an Object.prototype member", async () => {
+  it("rejects a grant named like an Object.prototype member", async () => {
     const tenant = uniqueTenant("grant-proto");
     await publishPlugin({ name: "grant-proto", source: ENV_PROBE, hooks: { "ticket.panels": hook("panel") } });
 

@@ -193,7 +193,9 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
   return {
     async fetch(request, env, ctx) {
       try {
-        return (await router.fetch(request, env, ctx)) as Response;
+        // Paths outside /v1 match no route at all, so the router resolves to undefined.
+        const response = (await router.fetch(request, env, ctx)) as Response | undefined;
+        return response ?? errorResponse(new BerthError("ERR_ROUTE_NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}; every route is under /v1, see docs/api.md`));
       } catch (error) {
         return errorResponse(error);
       }

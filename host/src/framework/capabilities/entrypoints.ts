@@ -32,6 +32,16 @@ export abstract class CapabilityEntrypoint<Env extends BerthEnv = BerthEnv> exte
     return parseProps(this.ctx.props, this.capability);
   }
 
+  /** Returns the validated props, raising `ERR_CAPABILITY_PROPS_INVALID` as the plugin reads it. */
+  protected pluginProps(): CapabilityProps {
+    try {
+      return this.props();
+    } catch (error) {
+      if (error instanceof BerthError) throw toPluginError(error);
+      throw error;
+    }
+  }
+
   /** Runs a capability call; a `BerthError` reaches the plugin as `CODE: message`. */
   protected async run<T>(task: (props: CapabilityProps) => Promise<Result<T>>): Promise<T> {
     try {
@@ -76,7 +86,7 @@ export class BerthEgress extends CapabilityEntrypoint {
   protected readonly capability = "network";
 
   override async fetch(request: Request): Promise<Response> {
-    const props = this.props();
+    const props = this.pluginProps();
     const allowed = await this.run(() => tenantStub(this.env, props.tenant).checkEgress(props, request.method, request.url));
     if (!allowed) {
       const host = new URL(request.url).host;

@@ -39,7 +39,8 @@ export function resolveGrants(manifest: Manifest, grants: Grants): Grants {
   const resolved: Grants = {};
 
   for (const [name, grant] of Object.entries(grants)) {
-    const request = manifest.capabilities[name];
+    // Own keys only: a grant named toString must not find Object.prototype.toString.
+    const request = Object.hasOwn(manifest.capabilities, name) ? manifest.capabilities[name] : undefined;
     if (request === undefined) {
       throw new BerthError("ERR_GRANT_NOT_REQUESTED", `grants.${name}: ${manifest.name}@${manifest.version} does not request ${name}; remove the grant`, {
         path: `grants.${name}`,
@@ -88,7 +89,7 @@ export function resolveGrants(manifest: Manifest, grants: Grants): Grants {
 export function keptGrants(grants: Grants, next: Manifest): Grants {
   const kept: Grants = {};
   for (const [name, grant] of Object.entries(grants)) {
-    const request = next.capabilities[name];
+    const request = Object.hasOwn(next.capabilities, name) ? next.capabilities[name] : undefined;
     if (request === undefined) continue;
     if (request.hosts === undefined || grant.hosts === undefined) {
       kept[name] = grant;
@@ -117,7 +118,7 @@ const ASK_SEPARATOR = ": ";
 export function consentNeeded(current: Manifest, grants: Grants, next: Manifest): string[] {
   const asks: string[] = [];
   for (const [name, request] of Object.entries(next.capabilities)) {
-    const before = current.capabilities[name];
+    const before = Object.hasOwn(current.capabilities, name) ? current.capabilities[name] : undefined;
     if (before === undefined) {
       asks.push(name);
     } else if (request.optional !== true && grants[name] === undefined) {

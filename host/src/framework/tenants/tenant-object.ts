@@ -240,7 +240,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
    */
   protected authorize(props: CapabilityProps, capability: string): Installation {
     const installation = this.store.byId(props.installation);
-    if (installation === undefined || installation.tenant !== props.tenant || installation.grants[capability] === undefined) {
+    if (installation === undefined || installation.tenant !== props.tenant || !Object.hasOwn(installation.grants, capability)) {
       throw new BerthError("ERR_CAPABILITY_NOT_GRANTED", `${props.plugin} has no ${capability} grant in tenant ${props.tenant}`);
     }
     return installation;
@@ -350,6 +350,10 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       );
     } catch (error) {
       if (error instanceof BerthError) throw error;
+      // workerd cancels a call whose promise can never settle (no pending I/O or timer) at once.
+      if (describeError(error).includes("had hung")) {
+        throw new BerthError("ERR_HOOK_TIMEOUT", `${installation.name} hung in ${point.name}: its promise could never settle`, { cause: error });
+      }
       throw new BerthError("ERR_HOOK_FAILED", `${installation.name} threw in ${point.name}: ${describeError(error)}`, { cause: error });
     } finally {
       depths.splice(depths.indexOf(depth), 1);
