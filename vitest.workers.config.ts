@@ -16,6 +16,7 @@ export default defineConfig({
             BERTH_TRUSTED_KEYS: JSON.stringify([keys.trusted]),
             TEST_SIGNING_KEY: keys.signing,
             TEST_OTHER_KEY: keys.untrusted,
+            TEST_AUTH_KEY: keys.auth,
             EXAMPLE_PACKAGES: packages,
           },
         },

@@ -6,6 +6,8 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import { createWriteStream, existsSync } from "node:fs";
 import { join } from "node:path";
 
+import { SignJWT, importJWK } from "jose";
+
 import { buildPlugin, readModules } from "../plugin-sdk/src/build/index.ts";
 
 const HOST = "127.0.0.1";
@@ -23,6 +25,10 @@ const DEMO_INSTALLS = {
 };
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+
+// Development only: the demo host trusts this key for API tokens.
+const AUTH_KEY_PATH = "manifests/keys/auth.DEVELOPMENT-ONLY.private.json";
+let operatorToken = "";
 
 async function main() {
   if (await isListening()) {
@@ -49,6 +55,8 @@ async function main() {
 
   console.log(`Starting the help desk host on ${BASE} (wrangler output goes to ${logPath}) ...`);
   await waitForHealth();
+  operatorToken = await mintToken({ role: "operator" }, "demo-operator");
+  const tenantToken = await mintToken({ role: "tenant-admin", tenant: TENANT }, "demo-admin");
 
   for (const [name, install] of Object.entries(DEMO_INSTALLS)) {
     const pkg = await examplePackage(name);
@@ -60,7 +68,20 @@ async function main() {
     console.log(installed.error ? `  ${name} is already installed in tenant ${TENANT}` : `  installed in tenant ${TENANT}, state ${installed.installation.state}`);
   }
 
-  printNextSteps();
+  printNextSteps(tenantToken);
+}
+
+/** Mints a 12-hour API token with the development auth key. */
+async function mintToken(claims, subject) {
+  const jwk = JSON.parse(await readFile(AUTH_KEY_PATH, "utf8"));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "Ed25519", kid: jwk.kid })
+    .setIssuer("berth")
+    .setAudience("berth-api")
+    .setSubject(subject)
+    .setIssuedAt()
+    .setExpirationTime("12h")
+    .sign(await importJWK(jwk, "Ed25519"));
 }
 
 /** Builds an example and pairs its code with the committed signed manifest. */
@@ -76,7 +97,7 @@ async function examplePackage(name) {
 async function call(method, path, body, allowed = []) {
   const response = await fetch(`${BASE}${path}`, {
     method,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${operatorToken}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await response.json();
@@ -103,32 +124,37 @@ async function waitForHealth() {
   fail(`the host did not answer on ${BASE} within ${STARTUP_TIMEOUT_MS / 1000} s; see .wrangler/demo-host.log`);
 }
 
-function printNextSteps() {
+function printNextSteps(tenantToken) {
   const tenantUrl = `${BASE}/v1/tenants/${TENANT}`;
   console.log(`
 The help desk is running on ${BASE} with four plugins installed in tenant "${TENANT}".
+Every route but /v1/health needs a bearer token. This one is tenant ${TENANT}'s admin,
+valid for 12 hours (mint others with npx berth token --role operator|tenant-admin).
 Try it from another terminal (Ctrl-C here stops the host):
 
+  export TOKEN=${tenantToken}
+  export T=${tenantUrl}
+
   # Create a ticket: the auto-tagger adds tags, the webhook notifier and the audit trail are told
-  curl -s -X POST ${tenantUrl}/tickets -H 'content-type: application/json' \\
+  curl -s -X POST $T/tickets -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -d '{"title":"Invoice total is wrong","body":"Please refund the difference"}'
 
   # The webhook the notifier sent, as the egress entrypoint delivered it
-  curl -s ${tenantUrl}/inbox
+  curl -s $T/inbox -H "authorization: Bearer $TOKEN"
 
   # A ticket with the panels plugins contribute (the audit trail's record among them)
-  curl -s ${tenantUrl}/tickets/<id from the first command>
+  curl -s $T/tickets/<id from the first command> -H "authorization: Bearer $TOKEN"
 
   # Closing an urgent ticket without a reason is refused by the close guard
-  curl -s -X POST ${tenantUrl}/tickets/<id>/close -H 'content-type: application/json' -d '{}'
+  curl -s -X POST $T/tickets/<id>/close -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{}'
 
   # Installations, their grants, egress counts and logs
-  curl -s ${tenantUrl}/installations
-  curl -s ${tenantUrl}/installations/audit-trail/logs
+  curl -s $T/installations -H "authorization: Bearer $TOKEN"
+  curl -s $T/installations/audit-trail/logs -H "authorization: Bearer $TOKEN"
 
   # The host's hook points and capabilities, as JSON Schemas and consent texts
-  curl -s ${BASE}/v1/hook-points
-  curl -s ${BASE}/v1/capabilities
+  curl -s ${BASE}/v1/hook-points -H "authorization: Bearer $TOKEN"
+  curl -s ${BASE}/v1/capabilities -H "authorization: Bearer $TOKEN"
 `);
 }
 

@@ -3,7 +3,7 @@
  * pair and builds and signs every example plugin with it, then hands both to the
  * tests (see `vitest.workers.config.ts`).
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,6 +21,8 @@ export interface TestKeys {
   signing: SigningKey & { publisher: string };
   /** A key the host does not trust, same publisher name. */
   untrusted: SigningKey & { publisher: string };
+  /** The development private JWK that signs API bearer tokens. */
+  auth: Record<string, unknown>;
 }
 
 async function makeKey(kid: string): Promise<{ trusted: unknown; signing: SigningKey & { publisher: string } }> {
@@ -34,7 +36,8 @@ async function makeKey(kid: string): Promise<{ trusted: unknown; signing: Signin
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const trusted = await makeKey("berth-test-1");
   const untrusted = await makeKey("berth-test-untrusted");
-  project.provide("testKeys", { trusted: trusted.trusted, signing: trusted.signing, untrusted: untrusted.signing } satisfies TestKeys);
+  const auth = JSON.parse(await readFile("manifests/keys/auth.DEVELOPMENT-ONLY.private.json", "utf8")) as Record<string, unknown>;
+  project.provide("testKeys", { trusted: trusted.trusted, signing: trusted.signing, untrusted: untrusted.signing, auth } satisfies TestKeys);
 
   // Example plugins belong to the development publisher, so they are signed with
   // its committed development-only key, as `npm run sign-examples` does.

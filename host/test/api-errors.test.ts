@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { MAX_BODY_BYTES } from "../src/framework/index.ts";
-import { api, createTicket, install, pluginSource, publishPlugin, uniqueTenant, type ApiResponse } from "./helpers/api.ts";
+import { api, createTicket, install, pluginSource, publishPlugin, uniqueTenant, type ApiResponse, mintToken } from "./helpers/api.ts";
 
 interface ErrorCase {
   name: string;
@@ -127,7 +127,8 @@ describe("request body limit", () => {
 
   /** Sends `body` to the install route without the `api` helper, and parses the response. */
   async function send(body: BodyInit): Promise<ApiResponse> {
-    const request = new Request(`http://host.test/v1/tenants/${TENANT}/installations`, { method: "POST", body });
+    const headers = { authorization: `Bearer ${await mintToken({ role: "operator" })}` };
+    const request = new Request(`http://host.test/v1/tenants/${TENANT}/installations`, { method: "POST", body, headers });
     const response = await exports.default.fetch(request);
     return { status: response.status, body: await response.json() };
   }

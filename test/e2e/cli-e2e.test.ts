@@ -19,6 +19,8 @@ const TENANT = "e2e-acme";
 let temp: { dir: string; remove: () => Promise<void> };
 let cwd: string;
 let host: DevHost | undefined;
+/** An operator token from `berth token`, signed with the development auth key the demo host trusts. */
+let operatorToken = "";
 
 /** The filter added to the scaffolded entrypoint; `ticket.beforeCreate` gets each new ticket. */
 const FILTER_METHOD = `
@@ -38,7 +40,7 @@ function expectSuccess(result: RunResult): void {
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${host?.url}${path}`, {
     method,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${operatorToken}` },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(20_000),
   });
@@ -52,6 +54,9 @@ beforeAll(async () => {
 
   expectSuccess(await runBerth(["init", PLUGIN, "--publisher", PUBLISHER], { cwd }));
   expectSuccess(await runBerth(["keygen", "--publisher", PUBLISHER, "--out", "keys"], { cwd }));
+  const minted = await runBerth(["token", "--role", "operator", "--key", join(REPO, "manifests/keys/auth.DEVELOPMENT-ONLY.private.json")], { cwd });
+  expectSuccess(minted);
+  operatorToken = minted.stdout.trim();
 
   // Subscribe the scaffold to ticket.beforeCreate with a new filter method.
   const projectPath = join(cwd, PLUGIN, "berth.json");
@@ -92,7 +97,7 @@ afterAll(async () => {
 
 describe("berth CLI against wrangler dev", () => {
   it("publish uploads the package", async () => {
-    const result = await runBerth(["publish", PLUGIN, "--host", host?.url ?? ""], { cwd });
+    const result = await runBerth(["publish", PLUGIN, "--host", host?.url ?? ""], { cwd, env: { BERTH_TOKEN: operatorToken } });
 
     expectSuccess(result);
     expect(result.stdout).toMatch(new RegExp(`^published ${PLUGIN}@0\\.1\\.0 to ${host?.url}\\n`));
@@ -101,7 +106,7 @@ describe("berth CLI against wrangler dev", () => {
   });
 
   it("publish digest matches verify", async () => {
-    const published = await runBerth(["publish", PLUGIN, "--host", host?.url ?? ""], { cwd });
+    const published = await runBerth(["publish", PLUGIN, "--host", host?.url ?? ""], { cwd, env: { BERTH_TOKEN: operatorToken } });
     const verified = await runBerth(["verify", PLUGIN, "--trust", "keys/acme-labs.public.json"], { cwd });
     const digest = /digest {3}sha256 ([0-9a-f]{64})/.exec(verified.stdout)?.[1];
 
@@ -118,7 +123,7 @@ describe("berth CLI against wrangler dev", () => {
     await writeFile(join(cwd, "tampered.berth.json"), JSON.stringify(pkg));
 
     const offline = await runBerth(["verify", "tampered.berth.json", "--trust", "keys/acme-labs.public.json"], { cwd });
-    const online = await runBerth(["publish", "tampered.berth.json", "--host", host?.url ?? ""], { cwd });
+    const online = await runBerth(["publish", "tampered.berth.json", "--host", host?.url ?? ""], { cwd, env: { BERTH_TOKEN: operatorToken } });
 
     expect(offline.code).toBe(1);
     expect(online.code).toBe(1);
@@ -130,7 +135,7 @@ describe("berth CLI against wrangler dev", () => {
   it("install grants storage and config", async () => {
     const result = await runBerth(
       ["install", `${PLUGIN}@^0.1.0`, "--host", host?.url ?? "", "--tenant", TENANT, "--grant", "storage", "--config", `tag=${TAG}`, "--config", "escalate=true"],
-      { cwd },
+      { cwd, env: { BERTH_TOKEN: operatorToken } },
     );
 
     expectSuccess(result);
@@ -153,7 +158,7 @@ describe("berth CLI against wrangler dev", () => {
   });
 
   it("install twice reports the host's code", async () => {
-    const result = await runBerth(["install", PLUGIN, "--host", host?.url ?? "", "--tenant", TENANT, "--grant", "storage"], { cwd });
+    const result = await runBerth(["install", PLUGIN, "--host", host?.url ?? "", "--tenant", TENANT, "--grant", "storage"], { cwd, env: { BERTH_TOKEN: operatorToken } });
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error ERR_INSTALLATION_EXISTS: /);

@@ -4,7 +4,10 @@
  *
  * @module
  */
+import authKeys from "../../../manifests/keys/auth-keys.json";
 import trustedKeys from "../../../manifests/keys/trusted-keys.json";
+import type { JSONWebKeySet } from "jose";
+
 import packageJson from "../../package.json";
 import { defineCapability, defineHost } from "../framework/index.ts";
 import { hookPoints } from "./hook-points.ts";
@@ -31,5 +34,7 @@ export const helpDesk = defineHost({
   hookPoints,
   capabilities: [ticketsRead, ticketsWrite],
   trustedKeys,
+  // Development only: tokens signed with manifests/keys/auth.DEVELOPMENT-ONLY.private.json.
+  authKeys: authKeys as JSONWebKeySet,
   entrypoints: { egress: "DemoEgress" },
 });

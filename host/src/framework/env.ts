@@ -14,6 +14,8 @@ export interface BerthEnv {
   PACKAGES: R2Bucket;
   /** Extra trusted publisher keys as a JSON array, added to those the host was defined with. */
   BERTH_TRUSTED_KEYS?: string;
+  /** Extra public JWKs that sign API bearer tokens, as a JSON array. */
+  BERTH_AUTH_KEYS?: string;
   /** "true" in local development: lets plugins with a network grant use plain http. */
   BERTH_DEV?: string;
 }

@@ -5,8 +5,10 @@
  */
 import { BerthError } from "@berth/plugin-sdk/errors";
 import { createTrustStore, type Manifest, type TrustStore } from "@berth/plugin-sdk/package";
+import type { JSONWebKeySet } from "jose";
 import semver from "semver";
 
+import { createAuthenticator, type Principal } from "./api/auth.ts";
 import { NETWORK, STORAGE, type CapabilityDefinition } from "./capabilities/catalogue.ts";
 import type { BerthEnv } from "./env.ts";
 import type { HookPoint } from "./hooks/hook-point.ts";
@@ -22,6 +24,8 @@ export interface HostOptions {
   capabilities?: readonly CapabilityDefinition[];
   /** Publisher keys trusted from the start; more can come from `BERTH_TRUSTED_KEYS`. */
   trustedKeys?: readonly unknown[];
+  /** Public keys that sign API bearer tokens; more can come from `BERTH_AUTH_KEYS`. */
+  authKeys?: JSONWebKeySet;
   /** Names of the framework entrypoints as exported from the host's main module. */
   entrypoints?: { egress?: string; logs?: string };
   /** Consecutive failed or timed-out hook calls after which an installation is disabled; default 5. */
@@ -41,6 +45,8 @@ export interface Host {
   maxDispatchDepth: number;
   /** Returns the trust store for this environment: built-in keys plus `BERTH_TRUSTED_KEYS`. */
   trustStore(env: BerthEnv): TrustStore;
+  /** Verifies a request's bearer token; raises `ERR_AUTH_REQUIRED` or `ERR_AUTH_INVALID`. */
+  authenticate(env: BerthEnv, request: Request): Promise<Principal>;
 }
 
 /**
@@ -79,6 +85,8 @@ export function defineHost(options: HostOptions): Host {
   const seedKeys = [...(options.trustedKeys ?? [])];
   createTrustStore(seedKeys);
   const cache = new Map<string, TrustStore>();
+  const seedAuthKeys = options.authKeys?.keys ?? [];
+  const authenticators = new Map<string, (request: Request) => Promise<Principal>>();
 
   return {
     version: options.version,
@@ -97,18 +105,27 @@ export function defineHost(options: HostOptions): Host {
       }
       return store;
     },
+    authenticate(env, request) {
+      const extra = env.BERTH_AUTH_KEYS ?? "[]";
+      let authenticator = authenticators.get(extra);
+      if (authenticator === undefined) {
+        authenticator = createAuthenticator({ keys: [...seedAuthKeys, ...(parseKeyList(extra, "BERTH_AUTH_KEYS") as JSONWebKeySet["keys"])] });
+        authenticators.set(extra, authenticator);
+      }
+      return authenticator(request);
+    },
   };
 }
 
-function parseKeyList(text: string): unknown[] {
+function parseKeyList(text: string, variable = "BERTH_TRUSTED_KEYS"): unknown[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new BerthError("ERR_TRUST_KEY_INVALID", "BERTH_TRUSTED_KEYS is not valid JSON; set it to a JSON array of trusted keys", { cause: error });
+    throw new BerthError("ERR_TRUST_KEY_INVALID", `${variable} is not valid JSON; set it to a JSON array of keys`, { cause: error });
   }
   if (!Array.isArray(parsed)) {
-    throw new BerthError("ERR_TRUST_KEY_INVALID", "BERTH_TRUSTED_KEYS must be a JSON array of trusted keys");
+    throw new BerthError("ERR_TRUST_KEY_INVALID", `${variable} must be a JSON array of keys`);
   }
   return parsed;
 }

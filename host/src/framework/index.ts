@@ -4,7 +4,8 @@
  *
  * @module
  */
-export { createApi, pathParam, tenantParam, tenantSchema, MAX_BODY_BYTES, type ApiOptions, type ApiRouter } from "./api/routes.ts";
+export { ROLES, TOKEN_AUDIENCE, TOKEN_ISSUER, requireRole, requireTenant, type Principal, type Role } from "./api/auth.ts";
+export { createApi, pathParam, principalOf, tenantParam, tenantSchema, MAX_BODY_BYTES, type ApiOptions, type ApiRouter } from "./api/routes.ts";
 export { errorResponse, jsonResponse, parseInput, readJson, statusFor } from "./api/http.ts";
 export { NETWORK, STORAGE, defineCapability, hostMatches, type CapabilityDefinition } from "./capabilities/catalogue.ts";
 export { BerthEgress, BerthLogTail, BerthStorage, CapabilityEntrypoint, tenantStub } from "./capabilities/entrypoints.ts";

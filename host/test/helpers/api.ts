@@ -3,6 +3,7 @@
  * packages with the test publisher's key.
  */
 import { env, exports } from "cloudflare:workers";
+import { SignJWT, importJWK, type JWK } from "jose";
 
 import { sha256Hex, signManifest, type ManifestInput, type SigningKey } from "../../../plugin-sdk/src/package/index.ts";
 
@@ -12,13 +13,41 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
+/** Claims of a test API token; see `host/src/framework/api/auth.ts`. */
+export type TokenClaims = { role: "operator" | "publisher" } | { role: "tenant-admin"; tenant: string };
+
+/** Mints an API bearer token with the development auth key, valid for one hour. */
+export async function mintToken(claims: TokenClaims, options: { expiresIn?: string; key?: JWK } = {}): Promise<string> {
+  const key = options.key ?? env.TEST_AUTH_KEY;
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: "Ed25519", kid: key.kid as string })
+    .setIssuer("berth")
+    .setAudience("berth-api")
+    .setSubject(`test-${claims.role}`)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "1h")
+    .sign(await importJWK(key, "Ed25519"));
+}
+
+let operatorToken: Promise<string> | undefined;
+
+/** Options of {@link api}. */
+export interface ApiOptions {
+  /** The bearer token to send; an operator token by default, none when null. */
+  token?: string | null;
+}
+
 /** Sends a request to the host Worker and parses the JSON answer. */
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
-  const init: RequestInit = { method };
+export async function api<T = any>(method: string, path: string, body?: unknown, options: ApiOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = {};
+  const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
-    init.headers = { "content-type": "application/json" };
+    headers["content-type"] = "application/json";
   }
+  operatorToken ??= mintToken({ role: "operator" });
+  const token = options.token === undefined ? await operatorToken : options.token;
+  if (token !== null) headers["authorization"] = `Bearer ${token}`;
   const response = await exports.default.fetch(new Request(`http://host.test${path}`, init));
   const text = await response.text();
   return { status: response.status, body: text === "" ? null : JSON.parse(text) };

@@ -13,6 +13,8 @@ declare global {
       TEST_SIGNING_KEY: SigningKey & { publisher: string };
       /** Private key of publisher `berth-test` that the host does not trust. */
       TEST_OTHER_KEY: SigningKey & { publisher: string };
+      /** The development private key that signs API bearer tokens. */
+      TEST_AUTH_KEY: import("jose").JWK;
       /** Example plugins, built and signed with the development key, by manifest name. */
       EXAMPLE_PACKAGES: Record<string, { manifest: string; modules: Record<string, string> }>;
     }

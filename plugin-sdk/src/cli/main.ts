@@ -1,6 +1,6 @@
 /**
  * The `berth` CLI: scaffold, key, build, sign, verify, publish and install
- * plugins. `bin/berth.js` runs this module after `build.mjs` bundles it.
+ * plugins, and mint API tokens. `bin/berth.js` runs this module after `build.mjs` bundles it.
  *
  * @module
  */
@@ -14,6 +14,7 @@ import { registerKeygen } from "./keygen.ts";
 import { SDK_VERSION } from "./output.ts";
 import { registerPublish } from "./publish.ts";
 import { registerSign } from "./sign.ts";
+import { registerToken } from "./token.ts";
 import { registerVerify } from "./verify.ts";
 
 /** Creates the `berth` command with every subcommand registered. */
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerVerify(program);
   registerPublish(program);
   registerInstall(program);
+  registerToken(program);
   return program;
 }
 

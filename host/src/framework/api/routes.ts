@@ -18,6 +18,7 @@ import type { AnySchema } from "../hooks/hook-point.ts";
 import { publishPackage, registryStub, resolvePackage } from "../registry/publish.ts";
 import { unwrap } from "../rpc.ts";
 import type { InstallationChange } from "../tenants/tenant-object.ts";
+import { requireRole, requireTenant, type Principal } from "./auth.ts";
 import { errorResponse, jsonResponse, parseInput, readJson } from "./http.ts";
 
 /** Largest JSON body of any route but publish, in bytes. */
@@ -76,9 +77,22 @@ export function pathParam(request: IRequest, name: string): string {
   }
 }
 
-/** Returns the validated tenant ID of a request's `:tenant` parameter. */
+/** Returns who sent a request; set by the API's authentication step. */
+export function principalOf(request: IRequest): Principal {
+  const principal = request["principal"] as Principal | undefined;
+  if (principal === undefined) throw new BerthError("ERR_AUTH_REQUIRED", "send Authorization: Bearer <token>");
+  return principal;
+}
+
+/**
+ * Returns the validated tenant ID of a request's `:tenant` parameter, after
+ * checking that the caller may act on that tenant. Raises `ERR_REQUEST_INVALID`
+ * or `ERR_AUTH_FORBIDDEN`.
+ */
 export function tenantParam(request: IRequest): string {
-  return parseInput(tenantSchema, pathParam(request, "tenant"), "params.tenant");
+  const tenant = parseInput(tenantSchema, pathParam(request, "tenant"), "params.tenant");
+  requireTenant(principalOf(request), tenant);
+  return tenant;
 }
 
 /**
@@ -86,7 +100,12 @@ export function tenantParam(request: IRequest): string {
  * response; an unexpected one is logged and answered with `ERR_INTERNAL`.
  */
 export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler<BerthEnv> {
-  const router: ApiRouter = Router({ base: "/v1", catch: errorResponse });
+  // Every route but health needs a bearer token; unknown paths too, so they reveal nothing.
+  const authenticate = async (request: IRequest, env: BerthEnv) => {
+    if (new URL(request.url).pathname === "/v1/health") return;
+    request["principal"] = await host.authenticate(env, request as unknown as Request);
+  };
+  const router: ApiRouter = Router({ base: "/v1", before: [authenticate], catch: errorResponse });
 
   router.get("/health", () =>
     jsonResponse({
@@ -126,6 +145,7 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
   router.get("/plugins", async (_request, env) => jsonResponse({ plugins: await registryStub(env).list() }));
 
   router.post("/plugins", async (request, env) => {
+    requireRole(principalOf(request), "operator", "publisher");
     const body = await readJson(request, LIMITS.packageBytes);
     const { record, created } = await publishPackage(body, host, env);
     return jsonResponse({ published: { name: record.name, version: record.version, digest: record.digest, created } }, created ? 201 : 200);
