@@ -56,7 +56,6 @@ async function main() {
   console.log(`Starting the help desk host on ${BASE} (wrangler output goes to ${logPath}) ...`);
   await waitForHealth();
   operatorToken = await mintToken({ role: "operator" }, "demo-operator");
-  const tenantToken = await mintToken({ role: "tenant-admin", tenant: TENANT }, "demo-admin");
 
   for (const [name, install] of Object.entries(DEMO_INSTALLS)) {
     const pkg = await examplePackage(name);
@@ -68,7 +67,7 @@ async function main() {
     console.log(installed.error ? `  ${name} is already installed in tenant ${TENANT}` : `  installed in tenant ${TENANT}, state ${installed.installation.state}`);
   }
 
-  printNextSteps(tenantToken);
+  printNextSteps();
 }
 
 /** Mints a 12-hour API token with the development auth key. */
@@ -124,15 +123,15 @@ async function waitForHealth() {
   fail(`the host did not answer on ${BASE} within ${STARTUP_TIMEOUT_MS / 1000} s; see .wrangler/demo-host.log`);
 }
 
-function printNextSteps(tenantToken) {
+function printNextSteps() {
   const tenantUrl = `${BASE}/v1/tenants/${TENANT}`;
   console.log(`
 The help desk is running on ${BASE} with four plugins installed in tenant "${TENANT}".
-Every route but /v1/health needs a bearer token. This one is tenant ${TENANT}'s admin,
-valid for 12 hours (mint others with npx berth token --role operator|tenant-admin).
-Try it from another terminal (Ctrl-C here stops the host):
+Every route but /v1/health needs a bearer token; berth token mints one with the
+development key this host trusts. Try it from another terminal in this folder
+(Ctrl-C here stops the host):
 
-  export TOKEN=${tenantToken}
+  export TOKEN=$(npx berth token --role tenant-admin --tenant ${TENANT})
   export T=${tenantUrl}
 
   # Create a ticket: the auto-tagger adds tags, the webhook notifier and the audit trail are told

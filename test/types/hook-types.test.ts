@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -11,6 +11,7 @@ import { generateTypes, parseCatalogue } from "../../plugin-sdk/src/types/index.
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
 let dir: string;
+let generated: string;
 
 /** Type-checks one handler file against the generated declarations; returns tsc's exit code and output. */
 async function typecheck(name: string, source: string): Promise<{ code: number; output: string }> {
@@ -43,7 +44,8 @@ async function typecheck(name: string, source: string): Promise<{ code: number; 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "berth-types-"));
   const catalogue = parseCatalogue(JSON.parse(await readFile(join(root, "manifests/help-desk.hook-points.json"), "utf8")));
-  await writeFile(join(dir, "host-types.ts"), generateTypes(catalogue, "manifests/help-desk.hook-points.json"));
+  generated = generateTypes(catalogue, "manifests/help-desk.hook-points.json");
+  await writeFile(join(dir, "host-types.ts"), generated);
 });
 
 afterAll(async () => {
@@ -90,5 +92,26 @@ describe("berth types output", () => {
 
     expect(result.code).not.toBe(0);
     expect(result.output).toContain("wrong-result.ts");
+  });
+});
+
+describe("example plugins", async () => {
+  const examples = (await readdir(join(root, "example-plugins"), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+
+  it.each(examples)("%s uses the current berth types output", async (name) => {
+    const committed = await readFile(join(root, "example-plugins", name, "src/host-types.ts"), "utf8");
+
+    // When this fails, run: npx berth types --catalogue manifests/help-desk.hook-points.json --out example-plugins/<name>/src/host-types.ts
+    expect(committed).toBe(generated);
+  });
+
+  it.each(examples)("%s type-checks with tsc --noEmit", async (name) => {
+    const result = await run(join(root, "node_modules/.bin/tsc"), ["-p", join(root, "example-plugins", name), "--noEmit"]).then(
+      () => ({ code: 0, output: "" }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, output: error.stdout }),
+    );
+
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
   });
 });

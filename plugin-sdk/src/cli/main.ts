@@ -15,6 +15,7 @@ import { SDK_VERSION } from "./output.ts";
 import { registerPublish } from "./publish.ts";
 import { registerSign } from "./sign.ts";
 import { registerToken } from "./token.ts";
+import { registerTypes } from "./types.ts";
 import { registerVerify } from "./verify.ts";
 
 /** Creates the `berth` command with every subcommand registered. */
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerPublish(program);
   registerInstall(program);
   registerToken(program);
+  registerTypes(program);
   return program;
 }
 
