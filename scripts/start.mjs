@@ -38,9 +38,12 @@ async function main() {
   await mkdir(".wrangler", { recursive: true });
   const logPath = join(".wrangler", "demo-host.log");
   const log = createWriteStream(logPath, { flags: "a" });
+  const args = ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", HOST, "--port", String(PORT), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"];
+  const extraKeys = trustedKeysVar();
+  if (extraKeys !== undefined) args.push("--var", `BERTH_TRUSTED_KEYS:${extraKeys}`);
   const wrangler = spawn(
     process.execPath,
-    ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", HOST, "--port", String(PORT), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"],
+    args,
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   wrangler.stdout.pipe(log);
@@ -81,6 +84,24 @@ async function mintToken(claims, subject) {
     .setIssuedAt()
     .setExpirationTime("12h")
     .sign(await importJWK(jwk, "Ed25519"));
+}
+
+/**
+ * Returns BERTH_TRUSTED_KEYS from the environment, checked to be a JSON array, so
+ * a host can trust a new publisher key: BERTH_TRUSTED_KEYS="[$(cat keys/acme.public.json)]" npm start.
+ */
+function trustedKeysVar() {
+  const value = process.env.BERTH_TRUSTED_KEYS;
+  if (value === undefined || value.trim() === "") return undefined;
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    fail("BERTH_TRUSTED_KEYS is not valid JSON; set it to a JSON array of trusted keys, such as \"[$(cat keys/acme.public.json)]\"");
+  }
+  if (!Array.isArray(parsed)) fail("BERTH_TRUSTED_KEYS must be a JSON array of trusted keys; wrap a single key in [ ]");
+  console.log(`Trusting ${parsed.length} extra publisher key(s) from BERTH_TRUSTED_KEYS.`);
+  return JSON.stringify(parsed);
 }
 
 /** Builds an example and pairs its code with the committed signed manifest. */
@@ -134,9 +155,9 @@ development key this host trusts. Try it from another terminal in this folder
   export TOKEN=$(npx berth token --role tenant-admin --tenant ${TENANT})
   export T=${tenantUrl}
 
-  # Create a ticket: the auto-tagger adds tags, the webhook notifier and the audit trail are told
+  # Create a ticket: the auto-tagger tags it billing and urgent, the webhook notifier and the audit trail are told
   curl -s -X POST $T/tickets -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
-    -d '{"title":"Invoice total is wrong","body":"Please refund the difference"}'
+    -d '{"title":"Urgent: invoice total is wrong","body":"Please refund the difference"}'
 
   # The webhook the notifier sent, as the egress entrypoint delivered it
   curl -s $T/inbox -H "authorization: Bearer $TOKEN"
@@ -144,8 +165,9 @@ development key this host trusts. Try it from another terminal in this folder
   # A ticket with the panels plugins contribute (the audit trail's record among them)
   curl -s $T/tickets/<id from the first command> -H "authorization: Bearer $TOKEN"
 
-  # Closing an urgent ticket without a reason is refused by the close guard
+  # Closing an urgent ticket without a reason is refused by the close guard; with one it closes
   curl -s -X POST $T/tickets/<id>/close -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{}'
+  curl -s -X POST $T/tickets/<id>/close -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"reason":"Refund issued to the customer"}'
 
   # Installations, their grants, egress counts and logs
   curl -s $T/installations -H "authorization: Bearer $TOKEN"

@@ -37,7 +37,9 @@ export function registerTicketRoutes(router: ApiRouter): void {
   router.post("/tenants/:tenant/tickets/:id/close", async (request, env) => {
     const stub = tenantOf(request, env);
     const id = parseInput(ticketId, pathParam(request, "id"), "params.id");
-    const body = parseInput(closeRequestSchema, await readJson(request, MAX_BODY_BYTES), "body");
+    // The reason is optional, so an empty body means no reason.
+    const empty = request.body === null || request.headers.get("content-length") === "0";
+    const body = parseInput(closeRequestSchema, empty ? {} : await readJson(request, MAX_BODY_BYTES), "body");
     const result = unwrap(await stub.closeTicket(id, body.reason));
     return jsonResponse(result, result.decision.allowed ? 200 : 409);
   });

@@ -32,6 +32,9 @@ export async function readSigningKey(path: string): Promise<SigningKey> {
   } catch (error) {
     throw new BerthError("ERR_TRUST_KEY_INVALID", `cannot read the private key ${path}; create one with berth keygen`, { cause: error });
   }
+  if (typeof json === "object" && json !== null && "jwk" in json && typeof json.jwk === "object" && json.jwk !== null && !("d" in json.jwk)) {
+    throw new BerthError("ERR_TRUST_KEY_INVALID", `${path} is a public key; sign with the .private.json file that berth keygen wrote beside it`, { path: "key.jwk.d" });
+  }
   const parsed = v.safeParse(privateKeyFile, json);
   if (!parsed.success) throw issueToError(parsed.issues, { code: "ERR_TRUST_KEY_INVALID", prefix: "key", quoteReceived: false });
   return parsed.output as SigningKey;

@@ -25,7 +25,7 @@ export function registerBuild(program: Command): void {
         `built ${manifest.name}@${manifest.version} into ${displayPath(result.outDir)}`,
         ...modules,
         `  manifest ${displayPath(result.manifestPath)}`,
-        `next: berth sign ${displayPath(dir)} --key ${manifest.publisher}.private.json`,
+        `next: berth sign ${displayPath(dir)} --key keys/${manifest.publisher}.private.json (from berth keygen --out keys)`,
       );
     });
 }

@@ -91,7 +91,12 @@ export async function requestHost(connection: HostConnection, method: "GET" | "P
   if (error === undefined) {
     throw new CliError("ERR_CLI_HOST_RESPONSE_INVALID", `${request} returned status ${response.status} without a Berth error body; check that --host points at a Berth host`);
   }
-  throw new HostError(error.code, error.message, response.status, request);
+  // Without a token the host's advice is generic; name the CLI's own ways to pass one.
+  const message =
+    error.code === "ERR_AUTH_REQUIRED" && connection.token === undefined
+      ? `${error.message}, then pass it with --token or the BERTH_TOKEN environment variable`
+      : error.message;
+  throw new HostError(error.code, message, response.status, request);
 }
 
 function errorOf(json: unknown): { code: string; message: string } | undefined {

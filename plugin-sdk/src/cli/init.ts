@@ -64,9 +64,9 @@ async function initProject(dir: string, options: InitOptions): Promise<void> {
     `created plugin ${name} (publisher ${options.publisher}) in ${folder}`,
     ...written.map((path) => `  ${path}`),
     "next steps:",
-    `  berth keygen --publisher ${options.publisher}`,
+    `  berth keygen --publisher ${options.publisher} --out keys`,
     `  berth build ${folder}`,
-    `  berth sign ${folder} --key ${options.publisher}.private.json`,
+    `  berth sign ${folder} --key keys/${options.publisher}.private.json`,
   );
 }
 
