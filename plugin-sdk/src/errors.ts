@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   ERR_REQUEST_INVALID: "the request body or a parameter does not match its schema",
   ERR_REQUEST_NOT_JSON: "the request body is not valid JSON",
   ERR_REQUEST_TOO_LARGE: "the request body exceeds the size limit",
+  ERR_REQUEST_TOO_DEEP: "the request body nests arrays and objects deeper than the limit",
   ERR_ROUTE_NOT_FOUND: "no route matches the method and path",
   ERR_NOT_FOUND: "an app resource, such as a ticket, does not exist",
   ERR_INTERNAL: "an unexpected failure in the host; the message holds no detail",
@@ -33,12 +34,19 @@ export const ERROR_CODES = {
   // Signatures and trust.
   ERR_JWS_MALFORMED: "the signed manifest is not a compact JWS with a valid protected header",
   ERR_JWS_HEADER_FORBIDDEN: "the protected header carries a parameter Berth never accepts",
+  ERR_JWS_ALGORITHM_NOT_ALLOWED: "the header algorithm is not one Berth accepts (Ed25519, ES256)",
   ERR_JWS_ALGORITHM_MISMATCH: "the header algorithm differs from the trusted key's algorithm",
   ERR_JWS_SIGNATURE_INVALID: "the signature does not verify with the trusted key",
   ERR_SIGNATURE_EXPIRED: "the signature's expiry time has passed",
   ERR_SIGNATURE_NOT_YET_VALID: "the signature's issued-at time is in the future",
   ERR_TRUST_UNKNOWN_KEY: "no trusted publisher key has the header's key ID",
   ERR_TRUST_KEY_INVALID: "a trusted key in the host configuration is malformed",
+  ERR_TRUST_KEY_NOT_YET_VALID: "the signature was made before the signing key's notBefore",
+  ERR_TRUST_KEY_EXPIRED: "the signature was made after the signing key's notAfter, or a retired key's notAfter has passed",
+  ERR_TRUST_KEY_RETIRED: "the signing key is retired and no longer signs new publishes",
+  ERR_TRUST_KEY_REVOKED: "the signing key is revoked; its signatures are rejected at publish, install and load",
+  ERR_TRUST_KEY_CONFLICT: "the key ID or key material already belongs to another trusted key or publisher",
+  ERR_TRUST_KEY_NOT_FOUND: "no trusted key has this key ID",
   ERR_PUBLISHER_MISMATCH: "the manifest's publisher is not the signing key's publisher",
 
   // Registry.
@@ -46,6 +54,7 @@ export const ERROR_CODES = {
   ERR_PLUGIN_NOT_FOUND: "no published plugin or version matches the name and version or range",
   ERR_PACKAGE_CODE_MISSING: "a module of a published package is missing from package storage",
   ERR_PACKAGE_CODE_ALTERED: "a stored module no longer matches its signed digest",
+  ERR_PACKAGE_YANKED: "the plugin version was yanked; it is never installed or loaded again",
 
   // Installations.
   ERR_TENANT_INVALID: "the tenant ID is not a valid tenant ID",

@@ -4,7 +4,7 @@
  * @module
  */
 import { BerthError } from "@berth/plugin-sdk/errors";
-import { createTrustStore, type Manifest, type TrustStore } from "@berth/plugin-sdk/package";
+import { createTrustStore, type Manifest, type TrustedKey } from "@berth/plugin-sdk/package";
 import type { JSONWebKeySet } from "jose";
 import semver from "semver";
 
@@ -22,7 +22,10 @@ export interface HostOptions {
   hookPoints: readonly HookPoint[];
   /** App capabilities beyond the built-in `storage` and `network`. */
   capabilities?: readonly CapabilityDefinition[];
-  /** Publisher keys trusted from the start; more can come from `BERTH_TRUSTED_KEYS`. */
+  /**
+   * Publisher keys trusted from the start; more can come from `BERTH_TRUSTED_KEYS`.
+   * Both seed the registry's trust store, which then keeps each key's state.
+   */
   trustedKeys?: readonly unknown[];
   /** Public keys that sign API bearer tokens; more can come from `BERTH_AUTH_KEYS`. */
   authKeys?: JSONWebKeySet;
@@ -43,8 +46,11 @@ export interface Host {
   entrypoints: { egress: string; logs: string };
   maxConsecutiveFailures: number;
   maxDispatchDepth: number;
-  /** Returns the trust store for this environment: built-in keys plus `BERTH_TRUSTED_KEYS`. */
-  trustStore(env: BerthEnv): TrustStore;
+  /**
+   * Returns the configured keys that seed the registry's trust store: built-in
+   * keys plus `BERTH_TRUSTED_KEYS`. Raises `ERR_TRUST_KEY_INVALID`.
+   */
+  configuredKeys(env: BerthEnv): readonly TrustedKey[];
   /** Verifies a request's bearer token; raises `ERR_AUTH_REQUIRED` or `ERR_AUTH_INVALID`. */
   authenticate(env: BerthEnv, request: Request): Promise<Principal>;
 }
@@ -84,7 +90,7 @@ export function defineHost(options: HostOptions): Host {
 
   const seedKeys = [...(options.trustedKeys ?? [])];
   createTrustStore(seedKeys);
-  const cache = new Map<string, TrustStore>();
+  const cache = new Map<string, readonly TrustedKey[]>();
   const seedAuthKeys = options.authKeys?.keys ?? [];
   const authenticators = new Map<string, (request: Request) => Promise<Principal>>();
 
@@ -96,14 +102,14 @@ export function defineHost(options: HostOptions): Host {
     entrypoints: { egress: options.entrypoints?.egress ?? "BerthEgress", logs: options.entrypoints?.logs ?? "BerthLogTail" },
     maxConsecutiveFailures,
     maxDispatchDepth,
-    trustStore(env) {
+    configuredKeys(env) {
       const extra = env.BERTH_TRUSTED_KEYS ?? "[]";
-      let store = cache.get(extra);
-      if (store === undefined) {
-        store = createTrustStore([...seedKeys, ...parseKeyList(extra)]);
-        cache.set(extra, store);
+      let keys = cache.get(extra);
+      if (keys === undefined) {
+        keys = [...createTrustStore([...seedKeys, ...parseKeyList(extra)]).keys.values()];
+        cache.set(extra, keys);
       }
-      return store;
+      return keys;
     },
     authenticate(env, request) {
       const extra = env.BERTH_AUTH_KEYS ?? "[]";

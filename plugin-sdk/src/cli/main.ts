@@ -13,6 +13,7 @@ import { registerInstall } from "./install.ts";
 import { registerKeygen } from "./keygen.ts";
 import { SDK_VERSION } from "./output.ts";
 import { registerPublish } from "./publish.ts";
+import { registerResign } from "./resign.ts";
 import { registerSign } from "./sign.ts";
 import { registerToken } from "./token.ts";
 import { registerTypes } from "./types.ts";
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerKeygen(program);
   registerBuild(program);
   registerSign(program);
+  registerResign(program);
   registerVerify(program);
   registerPublish(program);
   registerInstall(program);

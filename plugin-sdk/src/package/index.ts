@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { sha256Hex, utf8Length } from "./digest.ts";
+export { canonicalJson, contentDigest, sha256Hex, utf8Length } from "./digest.ts";
 export { issueToError } from "./issues.ts";
 export { LIMITS } from "./limits.ts";
 export {
@@ -22,9 +22,13 @@ export {
 export * from "./names.ts";
 export { MANIFEST_TOKEN_TYPE, signManifest, type SignOptions, type SigningKey } from "./sign.ts";
 export {
+  KEY_ID,
   SIGNING_ALGORITHMS,
   createTrustStore,
+  keyMaterial,
+  keyStatus,
   trustedKeySchema,
+  type KeyStatus,
   type SigningAlgorithm,
   type TrustStore,
   type TrustedKey,
@@ -41,4 +45,5 @@ export {
   type VerifiedManifest,
   type VerifiedPackage,
   type VerifyOptions,
+  type VerifyPurpose,
 } from "./verify.ts";

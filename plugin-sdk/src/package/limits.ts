@@ -23,4 +23,6 @@ export const LIMITS = {
   entries: 64,
   /** Maximum number of hosts in one network request or grant. */
   hosts: 20,
+  /** Maximum nesting depth of arrays and objects in a JSON request body, checked before it is parsed. */
+  jsonDepth: 32,
 } as const;

@@ -36,18 +36,28 @@ const pluginName = v.pipe(
   v.regex(PLUGIN_NAME, "must be 1 to 64 lower-case letters, digits or inner hyphens"),
 );
 
-/** A strict semver version such as `1.2.3` or `1.2.3-beta.1`, without a leading `v`. */
+/**
+ * A strict semver version such as `1.2.3` or `1.2.3-beta.1`, without a leading `v`
+ * and without build metadata: semver ignores `+build` when it compares versions,
+ * so `1.0.0+a` and `1.0.0+b` would be two contents under one version.
+ */
 export const versionSchema = v.pipe(
   v.string(),
   v.maxLength(LIMITS.version, `must be at most ${LIMITS.version} characters`),
-  v.check((value) => semver.valid(value) === value, "must be a strict semver version such as 1.0.0"),
+  v.check((value) => !value.includes("+"), "must not carry build metadata (+...); semver ignores it when comparing versions, so publish a new version instead"),
+  // valibot runs every check of a pipe even after one fails, so this check skips over-long values before semver parses them.
+  v.check((value) => value.length > LIMITS.version || semver.valid(value) === value, "must be a strict semver version such as 1.0.0"),
 );
 
-/** A semver range such as `^0.1.0`, length-checked before semver parses it. */
+/**
+ * A semver range such as `^0.1.0`, length-checked before semver parses it. Build
+ * metadata is rejected because semver drops it from ranges without a word.
+ */
 export const rangeSchema = v.pipe(
   v.string(),
   v.maxLength(LIMITS.range, `must be at most ${LIMITS.range} characters`),
-  v.check((value) => semver.validRange(value) !== null, "must be a valid semver range such as ^0.1.0"),
+  v.check((value) => !value.includes("+"), "must not carry build metadata (+...); semver ignores it in ranges"),
+  v.check((value) => value.length > LIMITS.range || semver.validRange(value) !== null, "must be a valid semver range such as ^0.1.0"),
 );
 
 const identifier = v.pipe(

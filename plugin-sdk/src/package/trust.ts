@@ -8,6 +8,7 @@ import * as v from "valibot";
 
 import { BerthError } from "../errors.ts";
 import { issueToError } from "./issues.ts";
+import { LIMITS } from "./limits.ts";
 import { PLUGIN_NAME } from "./names.ts";
 
 /** Signature algorithms Berth accepts, by their fully specified JOSE names (RFC 9864). */
@@ -23,18 +24,36 @@ const publicJwk = v.union([
   v.object({ kty: v.literal("EC"), crv: v.literal("P-256"), x: base64url, y: base64url }),
 ]);
 
-/** A trusted publisher key as configured by the host operator. */
+/** Key IDs: 1 to 128 characters of `[A-Za-z0-9._:-]`. */
+export const KEY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const seconds = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(253_402_300_799, "must be a time before the year 10000, in seconds since the epoch"));
+
+/**
+ * A trusted publisher key as configured by the host operator or stored in the
+ * host's registry. Times are seconds since the epoch.
+ */
 export const trustedKeySchema = v.pipe(
   v.strictObject({
-    kid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1 to 128 characters of [A-Za-z0-9._:-]")),
+    kid: v.pipe(v.string(), v.regex(KEY_ID, "must be 1 to 128 characters of [A-Za-z0-9._:-]")),
     publisher: v.pipe(v.string(), v.regex(PLUGIN_NAME, "must be a publisher name")),
     alg: v.picklist(SIGNING_ALGORITHMS, `must be one of ${SIGNING_ALGORITHMS.join(", ")}`),
     jwk: v.looseObject({ kty: v.string() }),
-    /** Seconds since the epoch before which signatures by this key are refused. */
-    notBefore: v.optional(v.pipe(v.number(), v.integer())),
-    /** Seconds since the epoch after which signatures by this key are refused. */
-    notAfter: v.optional(v.pipe(v.number(), v.integer())),
+    /** Signatures issued before this time are rejected. */
+    notBefore: v.optional(seconds),
+    /** Signatures issued after this time are rejected; for a retired key, installs after it are rejected too. */
+    notAfter: v.optional(seconds),
+    /** When the key was retired: it signs no new publishes, and what it signed stays installable until `notAfter`. */
+    retiredAt: v.optional(seconds),
+    /** When the key was revoked: every signature by it is rejected at publish, install and load. */
+    revokedAt: v.optional(seconds),
+    /** Reason for the revocation, shown in errors and in the installations it disabled. */
+    revokedReason: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.text, `must be at most ${LIMITS.text} characters`))),
   }),
+  v.forward(
+    v.check(({ notBefore, notAfter }) => notBefore === undefined || notAfter === undefined || notBefore <= notAfter, "must not be earlier than notBefore"),
+    ["notAfter"],
+  ),
   v.forward(
     v.check(({ jwk }) => !("d" in jwk), "must be a public key; this one holds the private part (d)"),
     ["jwk"],
@@ -47,6 +66,24 @@ export const trustedKeySchema = v.pipe(
 
 /** A trusted publisher key. */
 export type TrustedKey = v.InferOutput<typeof trustedKeySchema>;
+
+/** Stage of a key's life: `active` signs new publishes, `retired` no longer does, and `revoked` is rejected everywhere. */
+export type KeyStatus = "active" | "retired" | "revoked";
+
+/** Returns a key's status; revocation wins over retirement. */
+export function keyStatus(key: Pick<TrustedKey, "retiredAt" | "revokedAt">): KeyStatus {
+  if (key.revokedAt !== undefined) return "revoked";
+  if (key.retiredAt !== undefined) return "retired";
+  return "active";
+}
+
+/**
+ * Returns an identifier of a public key's material (type, curve and coordinates),
+ * so one key listed under two key IDs can be found.
+ */
+export function keyMaterial(jwk: Record<string, unknown>): string {
+  return [jwk["kty"], jwk["crv"], jwk["x"], jwk["y"]].map((part) => (typeof part === "string" ? part : "")).join(":");
+}
 
 /** Trusted keys by key ID. */
 export interface TrustStore {
@@ -63,11 +100,19 @@ export function createTrustStore(input: unknown): TrustStore {
   if (!parsed.success) throw issueToError(parsed.issues, { code: "ERR_TRUST_KEY_INVALID", prefix: "trustedKeys" });
 
   const keys = new Map<string, TrustedKey>();
+  const kidByMaterial = new Map<string, string>();
   for (const key of parsed.output) {
     if (keys.has(key.kid)) {
       throw new BerthError("ERR_TRUST_KEY_INVALID", `trustedKeys lists key ID "${key.kid}" twice; key IDs must be unique`);
     }
+    // One public key has one key ID and so one publisher.
+    const material = keyMaterial(key.jwk);
+    const other = kidByMaterial.get(material);
+    if (other !== undefined) {
+      throw new BerthError("ERR_TRUST_KEY_INVALID", `trustedKeys lists the same public key under key IDs "${other}" and "${key.kid}"; a key belongs to one key ID and one publisher`);
+    }
     keys.set(key.kid, key);
+    kidByMaterial.set(material, key.kid);
   }
   return { keys };
 }

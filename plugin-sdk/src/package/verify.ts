@@ -9,12 +9,12 @@ import semver from "semver";
 import * as v from "valibot";
 
 import { BerthError } from "../errors.ts";
-import { sha256Hex, utf8Length } from "./digest.ts";
+import { contentDigest, sha256Hex, utf8Length } from "./digest.ts";
 import { issueToError } from "./issues.ts";
 import { LIMITS } from "./limits.ts";
 import { manifestSchema, type Manifest } from "./manifest.ts";
 import { MANIFEST_TOKEN_TYPE } from "./sign.ts";
-import type { TrustStore, TrustedKey } from "./trust.ts";
+import { SIGNING_ALGORITHMS, type TrustStore, type TrustedKey } from "./trust.ts";
 
 /** A package as sent to `POST /v1/plugins`: the signed manifest and the module sources. */
 export const packageSchema = v.strictObject({
@@ -34,7 +34,15 @@ export interface VerifyOptions {
   now?: Date;
   /** Allowed clock skew for `iat` and `exp`, in seconds. */
   clockToleranceSeconds?: number;
+  /**
+   * Purpose of the verdict, `publish` by default. A retired key fails `publish`
+   * but passes `install` until its `notAfter`, and a revoked key fails both.
+   */
+  purpose?: VerifyPurpose;
 }
+
+/** Purpose of a verification: accepting a new package, or installing a published one. */
+export type VerifyPurpose = "publish" | "install";
 
 /** A package whose signature, manifest, modules and host range all checked out. */
 export interface VerifiedPackage {
@@ -43,6 +51,8 @@ export interface VerifiedPackage {
   token: string;
   /** SHA-256 of the token, which binds the manifest and every module digest. */
   digest: string;
+  /** SHA-256 of the manifest's canonical JSON; unchanged when the same manifest is signed again. */
+  contentDigest: string;
   modules: Record<string, string>;
   kid: string;
   issuedAt: number;
@@ -52,6 +62,8 @@ export interface VerifiedPackage {
 /** What a verified signed manifest yields before its modules are checked. */
 export interface VerifiedManifest {
   manifest: Manifest;
+  /** SHA-256 of the manifest's canonical JSON; see {@link VerifiedPackage.contentDigest}. */
+  contentDigest: string;
   kid: string;
   issuedAt: number;
   expiresAt: number | undefined;
@@ -105,13 +117,22 @@ export function parsePackage(input: unknown): Package {
       path: "package.modules",
     });
   }
+  let total = pkg.manifest.length;
   for (const name of names) {
     const size = utf8Length(pkg.modules[name] ?? "");
     if (size > LIMITS.moduleBytes) {
-      throw new BerthError("ERR_PACKAGE_TOO_LARGE", `module ${JSON.stringify(name)} is ${size} bytes; at most ${LIMITS.moduleBytes} are allowed`, {
-        path: `package.modules.${name}`,
+      const shown = name.length <= 128 ? JSON.stringify(name) : "(a name over 128 characters)";
+      throw new BerthError("ERR_PACKAGE_TOO_LARGE", `module ${shown} is ${size} bytes; at most ${LIMITS.moduleBytes} are allowed`, {
+        path: `package.modules.${name.slice(0, 128)}`,
       });
     }
+    total += utf8Length(name) + size;
+  }
+  // The host's body limit catches this first; berth verify reads files of any size.
+  if (total > LIMITS.packageBytes) {
+    throw new BerthError("ERR_PACKAGE_TOO_LARGE", `the package is ${total} bytes of manifest, module names and sources; at most ${LIMITS.packageBytes} are allowed`, {
+      path: "package",
+    });
   }
   return pkg;
 }
@@ -122,6 +143,7 @@ export function parsePackage(input: unknown): Package {
  */
 export async function verifySignedManifest(token: string, options: VerifyOptions): Promise<VerifiedManifest> {
   const key = findKey(token, options.trust);
+  checkKeyStatus(key, options);
   const claims = await verifyToken(token, key, options);
 
   const parsed = v.safeParse(manifestSchema, claims.manifest);
@@ -147,7 +169,7 @@ export async function verifySignedManifest(token: string, options: VerifyOptions
     });
   }
 
-  return { manifest, kid: key.kid, issuedAt: claims.iat, expiresAt: claims.exp };
+  return { manifest, contentDigest: await contentDigest(manifest), kid: key.kid, issuedAt: claims.iat, expiresAt: claims.exp };
 }
 
 function findKey(token: string, trust: TrustStore): TrustedKey {
@@ -167,6 +189,14 @@ function findKey(token: string, trust: TrustStore): TrustedKey {
       });
     }
   }
+  // Only the fully specified algorithm names of RFC 9864 pass; none, HS256 and EdDSA do not.
+  const alg = header["alg"];
+  if (typeof alg !== "string" || !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
+    const shown = typeof alg === "string" && alg.length <= 32 ? JSON.stringify(alg) : "(missing or invalid)";
+    throw new BerthError("ERR_JWS_ALGORITHM_NOT_ALLOWED", `the header algorithm ${shown} is not allowed; sign with one of ${SIGNING_ALGORITHMS.join(", ")}`, {
+      path: "header.alg",
+    });
+  }
   if (header["typ"] !== MANIFEST_TOKEN_TYPE) {
     throw new BerthError("ERR_JWS_MALFORMED", `the protected header must have typ "${MANIFEST_TOKEN_TYPE}"`, { path: "header.typ" });
   }
@@ -183,12 +213,39 @@ function findKey(token: string, trust: TrustStore): TrustedKey {
     });
   }
 
-  if (header["alg"] !== key.alg) {
-    throw new BerthError("ERR_JWS_ALGORITHM_MISMATCH", `key "${key.kid}" signs with ${key.alg}, but the header says ${String(header["alg"])}`, {
+  if (alg !== key.alg) {
+    throw new BerthError("ERR_JWS_ALGORITHM_MISMATCH", `key "${key.kid}" signs with ${key.alg}, but the header says ${alg}`, {
       path: "header.alg",
     });
   }
   return key;
+}
+
+/**
+ * Rejects a revoked key for every purpose, and a retired key for publishing or,
+ * once its `notAfter` has passed, for installing. Runs before any cryptography.
+ */
+function checkKeyStatus(key: TrustedKey, options: VerifyOptions): void {
+  if (key.revokedAt !== undefined) {
+    const reason = key.revokedReason === undefined ? "" : `: ${key.revokedReason}`;
+    throw new BerthError("ERR_TRUST_KEY_REVOKED", `key "${key.kid}" of publisher "${key.publisher}" was revoked at ${isoSeconds(key.revokedAt)}${reason}; nothing it signed is accepted`, {
+      path: "header.kid",
+    });
+  }
+  if (key.retiredAt === undefined) return;
+
+  if ((options.purpose ?? "publish") === "publish") {
+    throw new BerthError("ERR_TRUST_KEY_RETIRED", `key "${key.kid}" was retired at ${isoSeconds(key.retiredAt)} and signs no new publishes; sign with a current key of publisher "${key.publisher}"`, {
+      path: "header.kid",
+    });
+  }
+  const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  if (key.notAfter !== undefined && nowSeconds > key.notAfter + tolerance) {
+    throw new BerthError("ERR_TRUST_KEY_EXPIRED", `key "${key.kid}" is retired and its packages were installable until ${isoSeconds(key.notAfter)}; install a version signed with a current key`, {
+      path: "header.kid",
+    });
+  }
 }
 
 async function verifyToken(token: string, key: TrustedKey, options: VerifyOptions): Promise<v.InferOutput<typeof claimsSchema>> {
@@ -221,12 +278,12 @@ async function verifyToken(token: string, key: TrustedKey, options: VerifyOption
     });
   }
   if (key.notBefore !== undefined && claims.iat < key.notBefore) {
-    throw new BerthError("ERR_SIGNATURE_NOT_YET_VALID", `key "${key.kid}" is valid from ${isoSeconds(key.notBefore)}, after the signature's issue time`, {
+    throw new BerthError("ERR_TRUST_KEY_NOT_YET_VALID", `key "${key.kid}" is valid from ${isoSeconds(key.notBefore)}, after the signature's issue time ${isoSeconds(claims.iat)}`, {
       path: "token.iat",
     });
   }
   if (key.notAfter !== undefined && claims.iat > key.notAfter) {
-    throw new BerthError("ERR_SIGNATURE_EXPIRED", `key "${key.kid}" stopped signing at ${isoSeconds(key.notAfter)}, before the signature's issue time`, {
+    throw new BerthError("ERR_TRUST_KEY_EXPIRED", `key "${key.kid}" stopped signing at ${isoSeconds(key.notAfter)}, before the signature's issue time ${isoSeconds(claims.iat)}`, {
       path: "token.iat",
     });
   }

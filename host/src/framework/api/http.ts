@@ -5,7 +5,7 @@
  * @module
  */
 import { BerthError, type ErrorCode } from "@berth/plugin-sdk/errors";
-import { issueToError } from "@berth/plugin-sdk/package";
+import { LIMITS, issueToError } from "@berth/plugin-sdk/package";
 import * as v from "valibot";
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -16,16 +16,24 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_NOT_FOUND: 404,
   ERR_PLUGIN_NOT_FOUND: 404,
   ERR_INSTALLATION_NOT_FOUND: 404,
+  ERR_TRUST_KEY_NOT_FOUND: 404,
   ERR_REGISTRY_VERSION_CONFLICT: 409,
+  ERR_TRUST_KEY_CONFLICT: 409,
+  ERR_PACKAGE_YANKED: 410,
   ERR_INSTALLATION_EXISTS: 409,
   ERR_UPGRADE_NOT_GREATER: 409,
   ERR_REQUEST_TOO_LARGE: 413,
   ERR_PACKAGE_TOO_LARGE: 413,
+  ERR_JWS_ALGORITHM_NOT_ALLOWED: 422,
   ERR_JWS_ALGORITHM_MISMATCH: 422,
   ERR_JWS_SIGNATURE_INVALID: 422,
   ERR_SIGNATURE_EXPIRED: 422,
   ERR_SIGNATURE_NOT_YET_VALID: 422,
   ERR_TRUST_UNKNOWN_KEY: 422,
+  ERR_TRUST_KEY_NOT_YET_VALID: 422,
+  ERR_TRUST_KEY_EXPIRED: 422,
+  ERR_TRUST_KEY_RETIRED: 422,
+  ERR_TRUST_KEY_REVOKED: 422,
   ERR_PUBLISHER_MISMATCH: 422,
   ERR_MODULE_MISSING: 422,
   ERR_MODULE_UNDECLARED: 422,
@@ -59,10 +67,11 @@ export function errorResponse(error: unknown): Response {
 
 /**
  * Reads a JSON body of at most `limit` bytes, counting while it streams so a
- * missing or false `content-length` cannot get past the limit. Raises
- * `ERR_REQUEST_TOO_LARGE` or `ERR_REQUEST_NOT_JSON`.
+ * missing or false `content-length` cannot get past the limit, and nested at most
+ * `maxDepth` arrays and objects deep. Raises `ERR_REQUEST_TOO_LARGE`,
+ * `ERR_REQUEST_TOO_DEEP` or `ERR_REQUEST_NOT_JSON`.
  */
-export async function readJson(request: Request, limit: number): Promise<unknown> {
+export async function readJson(request: Request, limit: number, maxDepth: number = LIMITS.jsonDepth): Promise<unknown> {
   const tooLarge = () => new BerthError("ERR_REQUEST_TOO_LARGE", `the request body is over ${limit} bytes`, { path: "body" });
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge();
@@ -89,10 +98,42 @@ export async function readJson(request: Request, limit: number): Promise<unknown
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  checkDepth(bytes, maxDepth);
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)) as unknown;
   } catch {
     throw new BerthError("ERR_REQUEST_NOT_JSON", "the request body must be JSON; send Content-Type: application/json with a JSON document", { path: "body" });
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS = new Set([0x5b, 0x7b]);
+const CLOSERS = new Set([0x5d, 0x7d]);
+
+/**
+ * Raises `ERR_REQUEST_TOO_DEEP` when brackets outside strings nest deeper than
+ * `maxDepth`, before `JSON.parse` and the schemas walk the value. Scanning bytes
+ * is safe for UTF-8 because no byte of a multi-byte character is below 0x80.
+ */
+function checkDepth(bytes: Uint8Array, maxDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < bytes.length; index += 1) {
+    const byte = bytes[index] as number;
+    if (inString) {
+      if (byte === BACKSLASH) index += 1;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (OPENERS.has(byte)) {
+      depth += 1;
+      if (depth > maxDepth) {
+        throw new BerthError("ERR_REQUEST_TOO_DEEP", `the request body nests arrays and objects more than ${maxDepth} levels deep`, { path: "body" });
+      }
+    } else if (CLOSERS.has(byte)) {
+      depth -= 1;
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import { unwrap } from "../rpc.ts";
 import type { InstallationChange } from "../tenants/tenant-object.ts";
 import { requireRole, requireTenant, type Principal } from "./auth.ts";
 import { errorResponse, jsonResponse, parseInput, readJson } from "./http.ts";
+import { registerTrustRoutes } from "./trust-routes.ts";
 
 /** Largest JSON body of any route but publish, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -55,9 +56,12 @@ const patchBody = v.pipe(
     config: v.optional(v.record(v.string(), v.unknown())),
     state: v.optional(v.picklist(["enabled", "disabled"], "must be enabled or disabled")),
     consent: v.optional(v.picklist(["accept", "decline"], "must be accept or decline")),
+    /** Allows `version` to be lower than the installed one; the move is logged as an audit line. */
+    downgrade: v.optional(v.boolean()),
   }),
   v.check((body) => Object.keys(body).length > 0, "must change at least one of version, grants, config, state or consent"),
   v.check((body) => body.consent === undefined || body.version === undefined, "must not combine consent with version; consent answers the pending upgrade"),
+  v.check((body) => body.downgrade === undefined || body.version !== undefined, "must name a version with downgrade"),
 );
 
 const logsQuery = v.strictObject({
@@ -137,6 +141,7 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
         name: capability.name,
         description: capability.description,
         takesHosts: capability.takesHosts === true,
+        options: capability.options ?? null,
         binding: capability.entrypoint === undefined ? null : capability.binding ?? capability.name.toUpperCase().replace(/[^A-Z0-9]/g, "_"),
       })),
     }),
@@ -147,15 +152,16 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
   router.post("/plugins", async (request, env) => {
     requireRole(principalOf(request), "operator", "publisher");
     const body = await readJson(request, LIMITS.packageBytes);
-    const { record, created } = await publishPackage(body, host, env);
-    return jsonResponse({ published: { name: record.name, version: record.version, digest: record.digest, created } }, created ? 201 : 200);
+    const { record, created, refreshed } = await publishPackage(body, host, env);
+    return jsonResponse({ published: { name: record.name, version: record.version, digest: record.digest, created, refreshed } }, created ? 201 : 200);
   });
 
   router.get("/plugins/:name/:version", async (request, env) => {
     const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
     const version = parseInput(versionOrRange, pathParam(request, "version"), "params.version");
     const record = unwrap(await registryStub(env).resolve(name, version));
-    return jsonResponse({ name: record.name, version: record.version, digest: record.digest, kid: record.kid, publishedAt: new Date(record.publishedAt).toISOString(), manifest: record.manifest });
+    const yanked = record.yanked === null ? null : { reason: record.yanked.reason, at: new Date(record.yanked.at).toISOString() };
+    return jsonResponse({ name: record.name, version: record.version, digest: record.digest, kid: record.kid, publishedAt: new Date(record.publishedAt).toISOString(), yanked, manifest: record.manifest });
   });
 
   router.get("/tenants/:tenant/installations", async (request, env) => {
@@ -184,6 +190,8 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
 
     const change: InstallationChange = {};
     if (body.version !== undefined) change.package = await resolvePackage(env, host, name, body.version);
+    if (body.downgrade !== undefined) change.downgrade = body.downgrade;
+    change.actor = principalOf(request).sub;
     if (body.grants !== undefined) change.grants = body.grants;
     if (body.config !== undefined) change.config = body.config;
     if (body.state !== undefined) change.state = body.state;
@@ -204,6 +212,7 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
     return jsonResponse({ logs: unwrap(await tenantStub(env, tenant).readLogs(name, limit)) });
   });
 
+  registerTrustRoutes(router, host);
   options.extend?.(router);
 
   router.all("*", (request) => {

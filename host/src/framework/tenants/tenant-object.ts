@@ -20,8 +20,10 @@ import type { Host } from "../host.ts";
 import type { AnySchema, HookPoint } from "../hooks/hook-point.ts";
 import { runHook, type CallRecord, type OutcomeOf, type Subscriber } from "../hooks/dispatch.ts";
 import { loadPlugin, type LoaderContext, type LoopbackFactory } from "../loader/plugin-loader.ts";
+import type { BlockReason } from "../registry/blocking.ts";
+import { registryStub } from "../registry/publish.ts";
 import type { PackageRecord } from "../registry/registry-object.ts";
-import { toResult, type Result } from "../rpc.ts";
+import { toResult, unwrap, type Result } from "../rpc.ts";
 import { SerialQueue, describeError, withTimeout } from "../util.ts";
 import { resolveConfig, secretValues } from "./config.ts";
 import { toView, type Installation, type InstallationView } from "./installation.ts";
@@ -29,6 +31,13 @@ import { TenantStore, type LogLine } from "./store.ts";
 
 /** Timeout of one lifecycle call, in milliseconds. */
 export const LIFECYCLE_TIMEOUT_MS = 10_000;
+
+/**
+ * Time a tenant object relies on the registry's result that a version may be
+ * loaded, in milliseconds. A revocation or yank reaches indexed tenants at once,
+ * and this bounds how long a tenant the fan-out missed keeps loading the version.
+ */
+export const LOADABLE_TTL_MS = 60_000;
 
 /** Storage limits of one installation. */
 export const STORAGE_LIMITS = { keyLength: 512, valueBytes: 64 * 1024, totalBytes: 1024 * 1024, listMax: 1000 } as const;
@@ -46,8 +55,12 @@ export interface InstallRequest {
 export interface InstallationChange {
   /** Accept or decline the pending upgrade; accepting may narrow it with `grants`. */
   consent?: "accept" | "decline";
-  /** Upgrade to this package, which must have a greater version. */
+  /** Upgrade to this package, which must have a greater version unless `downgrade` is set. */
   package?: PackageRecord;
+  /** Allows `package` to have a lower version; the move is written to the installation's log. */
+  downgrade?: boolean;
+  /** The API token's subject that requested the change, for the log. */
+  actor?: string;
   grants?: Grants;
   config?: unknown;
   state?: "enabled" | "disabled";
@@ -85,6 +98,12 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   readonly #admin = new SerialQueue();
   // Depths of the hook calls in flight, by installation ID, to give nested dispatches their depth.
   readonly #inFlight = new Map<string, number[]>();
+  // Secret values of config shapes a lifecycle hook ran with before they were stored (or
+  // never stored, when the hook failed), so console lines the tail delivers later are
+  // masked too. Kept in memory for a minute after the call; tails arrive within that.
+  readonly #triedSecrets = new Map<string, { values: string[]; until: number }>();
+  // Time the registry last confirmed a name@version may be loaded; blockInstallation removes the entry.
+  readonly #loadable = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -137,12 +156,16 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
         };
 
         // The row exists while the install hook runs, so the hook can use its storage.
+        // The registry's index may list it early: a revocation reaching a tenant
+        // that does not run the version changes nothing.
         this.store.save(installation);
+        await this.#track(installation);
         try {
           await this.#lifecycle(installation, "install");
           if (request.enable !== false) await this.#lifecycle(installation, "enable");
         } catch (error) {
           this.store.purge(installation.id);
+          await this.#untrack(installation);
           throw error;
         }
 
@@ -190,6 +213,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
           console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: uninstall hook failed: ${describeError(error)}`);
         }
         this.store.purge(installation.id);
+        await this.#untrack(installation);
         return { name: installation.name, version: installation.version };
       }),
     );
@@ -198,6 +222,30 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   /** Returns the last `limit` log lines of an installation, oldest first. */
   async readLogs(name: string, limit: number): Promise<Result<LogLine[]>> {
     return toResult(async () => this.store.readLogs(this.#require(name).id, limit));
+  }
+
+  /**
+   * Disables the installation of `name` if it runs `version`, with `reason` as its
+   * `lastError`, after a key revocation or a yank. The API calls this for every
+   * tenant in the registry's index. The disable hook is not called, because the
+   * blocked code is never loaded again. A pending upgrade to `version` is
+   * dropped. Returns whether an installation at `version` was disabled.
+   */
+  async blockInstallation(name: string, version: string, reason: BlockReason): Promise<boolean> {
+    return this.#admin.run(async () => {
+      this.#loadable.delete(`${name}@${version}`);
+      let installation = this.store.byName(name);
+      if (installation === undefined) return false;
+
+      if (installation.pendingUpgrade?.version === version) {
+        installation = { ...installation, pendingUpgrade: null, updatedAt: Date.now() };
+        this.store.save(installation);
+        this.store.appendLog(installation.id, "warn", `pending upgrade to ${version} dropped: ${reason.code}: ${reason.message}`);
+      }
+      if (installation.version !== version) return false;
+      this.#disableWithReason(installation, reason);
+      return true;
+    });
   }
 
   // ---- Capability API, called by capability entrypoints -------------------------
@@ -229,7 +277,9 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   async appendLogs(props: CapabilityProps, lines: { level: string; message: string; at: number }[]): Promise<void> {
     const installation = this.store.byId(props.installation);
     if (installation === undefined || installation.tenant !== props.tenant) return;
-    const secrets = secretValues(installation.manifest, installation.config);
+    const tried = this.#triedSecrets.get(installation.id);
+    const recent = tried !== undefined && tried.until > Date.now() ? tried.values : [];
+    const secrets = [...secretValues(installation.manifest, installation.config), ...recent].sort((a, b) => b.length - a.length);
     for (const line of lines) this.store.appendLog(installation.id, line.level, mask(line.message, secrets), line.at);
   }
 
@@ -310,6 +360,66 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     return { env: this.env, host: this.host, exports: this.ctx.exports as unknown as Record<string, LoopbackFactory | undefined> };
   }
 
+  /**
+   * Loads an installation's code after the registry confirmed that its version is
+   * neither yanked nor signed by a revoked key. Code altered in storage disables
+   * the installation with the reason.
+   */
+  async #load(installation: Installation): Promise<WorkerStub> {
+    await this.#checkLoadable(installation);
+    try {
+      return await loadPlugin(installation, this.#loaderContext());
+    } catch (error) {
+      if (error instanceof BerthError && error.code === "ERR_PACKAGE_CODE_ALTERED") {
+        this.#disableWithReason(installation, { code: error.code, message: error.message, during: "load" });
+      }
+      throw error;
+    }
+  }
+
+  // Asks the registry again once LOADABLE_TTL_MS has passed since its last confirmation for this name@version.
+  async #checkLoadable(installation: Installation): Promise<void> {
+    const label = `${installation.name}@${installation.version}`;
+    const checkedAt = this.#loadable.get(label);
+    if (checkedAt !== undefined && Date.now() - checkedAt < LOADABLE_TTL_MS) return;
+    const result = await registryStub(this.env).checkLoadable({ tenant: installation.tenant, name: installation.name, version: installation.version });
+    try {
+      unwrap(result);
+    } catch (error) {
+      if (error instanceof BerthError) this.#disableWithReason(installation, { code: error.code, message: error.message, during: "load" });
+      throw error;
+    }
+    this.#loadable.set(label, Date.now());
+  }
+
+  /**
+   * Disables the stored installation with `reason` as its `lastError`, if it is
+   * stored at the same version and not being installed or uninstalled (those
+   * fail and clean up on their own).
+   */
+  #disableWithReason(installation: Installation, reason: BlockReason): void {
+    const stored = this.store.byId(installation.id);
+    if (stored === undefined || stored.version !== installation.version || stored.state === "installing" || stored.state === "uninstalling") return;
+
+    const lastError = { code: reason.code, message: reason.message, during: reason.during, at: new Date().toISOString() };
+    this.store.save({ ...stored, state: "disabled", updatedAt: Date.now(), lastError });
+    this.store.appendLog(stored.id, "warn", `disabled after ${reason.during}: ${reason.code}: ${reason.message}`);
+    console.warn(`berth tenant=${stored.tenant} plugin=${stored.name}@${stored.version}: disabled after ${reason.during}: ${reason.code}`);
+  }
+
+  #track(installation: Installation): Promise<void> {
+    return registryStub(this.env).track({ tenant: installation.tenant, name: installation.name, version: installation.version });
+  }
+
+  // An index entry left behind only costs a no-op call at the next revocation or yank, so a failure here is logged, not raised.
+  async #untrack(installation: Installation): Promise<void> {
+    try {
+      await registryStub(this.env).untrack({ tenant: installation.tenant, name: installation.name, version: installation.version });
+    } catch (error) {
+      console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: could not remove the version from the registry's index: ${describeError(error)}`);
+    }
+  }
+
   #require(name: string): Installation {
     const installation = this.store.byName(name);
     if (installation === undefined || installation.state === "installing") {
@@ -325,7 +435,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     payload: unknown,
     depth: number,
   ): Promise<unknown> {
-    const worker = await loadPlugin(installation, this.#loaderContext());
+    const worker = await this.#load(installation);
     const entrypoint = worker.getEntrypoint(subscription.entrypoint) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     const context: HookContext = {
       tenant: installation.tenant,
@@ -351,10 +461,12 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     } catch (error) {
       if (error instanceof BerthError) throw error;
       // workerd cancels a call whose promise can never settle (no pending I/O or timer) at once.
-      if (describeError(error).includes("had hung")) {
+      // The plugin's own message may quote its secret config; the caller sees it masked.
+      const detail = mask(describeError(error), secretValues(installation.manifest, installation.config));
+      if (detail.includes("had hung")) {
         throw new BerthError("ERR_HOOK_TIMEOUT", `${installation.name} hung in ${point.name}: its promise could never settle`, { cause: error });
       }
-      throw new BerthError("ERR_HOOK_FAILED", `${installation.name} threw in ${point.name}: ${describeError(error)}`, { cause: error });
+      throw new BerthError("ERR_HOOK_FAILED", `${installation.name} threw in ${point.name}: ${detail}`, { cause: error });
     } finally {
       depths.splice(depths.indexOf(depth), 1);
       if (depths.length === 0) this.#inFlight.delete(installation.id);
@@ -400,8 +512,15 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     };
     if (previousVersion !== undefined) context.previousVersion = previousVersion;
 
+    const values = secretValues(installation.manifest, installation.config);
+    if (values.length > 0) {
+      const earlier = this.#triedSecrets.get(installation.id);
+      const kept = earlier !== undefined && earlier.until > Date.now() ? earlier.values : [];
+      this.#triedSecrets.set(installation.id, { values: [...new Set([...kept, ...values])], until: Date.now() + LIFECYCLE_TIMEOUT_MS + 60_000 });
+    }
+
     try {
-      const worker = await loadPlugin(installation, this.#loaderContext());
+      const worker = await this.#load(installation);
       const entrypoint = worker.getEntrypoint(lifecycle.entrypoint) as unknown as Record<string, (context: LifecycleContext) => Promise<unknown>>;
       const method = entrypoint[event] as (context: LifecycleContext) => Promise<unknown>;
       await withTimeout(
@@ -413,21 +532,38 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       const failure =
         error instanceof BerthError
           ? error
-          : new BerthError("ERR_LIFECYCLE_FAILED", `${label} failed its ${event} hook: ${describeError(error)}`, { cause: error });
+          : new BerthError(
+              "ERR_LIFECYCLE_FAILED",
+              // Masked with this shape's secrets, which may be new ones not stored yet.
+              `${label} failed its ${event} hook: ${mask(describeError(error), secretValues(installation.manifest, installation.config))}`,
+              { cause: error },
+            );
       this.store.appendLog(installation.id, "error", `${event}: ${failure.code}: ${failure.message}`);
       throw failure;
     }
   }
 
   /**
-   * Upgrades to a greater version. Without explicit `grants`, an upgrade that asks
-   * for more than the tenant consented to is stored as pending while the current
-   * version keeps running; PATCH `consent` then accepts or declines it.
+   * Upgrades to a greater version, or with `downgrade` to a lower one. Without
+   * explicit `grants`, a change that asks for more than the tenant consented to is
+   * stored as pending while the current version keeps running; PATCH `consent`
+   * then accepts or declines it.
    */
   async #upgrade(current: Installation, next: PackageRecord, change: InstallationChange): Promise<Installation> {
-    if (!semver.gt(next.version, current.version)) {
-      throw new BerthError("ERR_UPGRADE_NOT_GREATER", `${current.name} is at ${current.version}; an upgrade must move to a greater version, not ${next.version}`, {
-        path: "version",
+    const order = semver.compare(next.version, current.version);
+    if (order === 0) {
+      throw new BerthError("ERR_UPGRADE_NOT_GREATER", `${current.name} is already at ${current.version}; an upgrade must move to a greater version`, { path: "version" });
+    }
+    if (order < 0 && change.downgrade !== true) {
+      throw new BerthError(
+        "ERR_UPGRADE_NOT_GREATER",
+        `${current.name} is at ${current.version}; an upgrade must move to a greater version, not ${next.version}. To move to a lower version on purpose, send downgrade: true`,
+        { path: "version" },
+      );
+    }
+    if (order > 0 && change.downgrade === true) {
+      throw new BerthError("ERR_REQUEST_INVALID", `downgrade: true needs a version lower than ${current.version}, not ${next.version}; leave it out to upgrade`, {
+        path: "body.downgrade",
       });
     }
 
@@ -436,12 +572,14 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       if (asks.length > 0) {
         const pendingUpgrade = { version: next.version, digest: next.digest, manifest: next.manifest, asks, requestedAt: new Date().toISOString() };
         const waiting = { ...current, pendingUpgrade, updatedAt: Date.now() };
+        // Indexed too, so a yank or revocation of the waiting version drops it.
+        await this.#track({ ...current, version: next.version });
         this.store.save(waiting);
         this.store.appendLog(current.id, "info", `upgrade to ${next.version} waits for consent to ${asks.join(", ")}`);
         return waiting;
       }
     }
-    return this.#switchVersion(current, next, change.grants ?? keptGrants(current.grants, next.manifest), change.config);
+    return this.#switchVersion(current, next, change.grants ?? keptGrants(current.grants, next.manifest), change.config, change.actor);
   }
 
   async #answerConsent(current: Installation, change: InstallationChange): Promise<Installation> {
@@ -452,16 +590,29 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     if (change.consent === "decline") {
       const declined = { ...current, pendingUpgrade: null, updatedAt: Date.now() };
       this.store.save(declined);
+      await this.#untrack({ ...current, version: pending.version });
       this.store.appendLog(current.id, "info", `upgrade to ${pending.version} declined; staying on ${current.version}`);
       return declined;
     }
 
     // Accepting grants what the new version asks for, unless the admin narrows it with grants.
     const grants = change.grants ?? acceptedGrants(current.grants, pending.manifest, pending.asks);
-    return this.#switchVersion(current, pending, grants, change.config);
+    return this.#switchVersion(current, pending, grants, change.config, change.actor);
   }
 
-  async #switchVersion(current: Installation, next: Pick<PackageRecord, "version" | "digest" | "manifest">, grants: Grants, config: unknown): Promise<Installation> {
+  /**
+   * Moves to another version. The new version is in the registry's index before
+   * its upgrade hook runs, and the old one leaves it once the move is stored. A
+   * move to a lower version (only reached with `downgrade: true`) is written to
+   * the log as an audit line naming `actor`, and does not set `lastError`.
+   */
+  async #switchVersion(
+    current: Installation,
+    next: Pick<PackageRecord, "version" | "digest" | "manifest">,
+    grants: Grants,
+    config: unknown,
+    actor?: string,
+  ): Promise<Installation> {
     const candidate: Installation = {
       ...current,
       version: next.version,
@@ -474,9 +625,23 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       pendingUpgrade: null,
     };
 
-    await this.#lifecycle(candidate, "upgrade", current.version);
+    await this.#track(candidate);
+    try {
+      await this.#lifecycle(candidate, "upgrade", current.version);
+    } catch (error) {
+      await this.#untrack(candidate);
+      throw error;
+    }
     this.store.save(candidate);
-    this.store.appendLog(candidate.id, "info", `upgraded from ${current.version} to ${candidate.version}`);
+    await this.#untrack(current);
+
+    if (semver.lt(candidate.version, current.version)) {
+      const audit = `downgraded from ${current.version} to ${candidate.version} on explicit request by ${actor ?? "an unnamed caller"}`;
+      this.store.appendLog(candidate.id, "audit", audit);
+      console.log(`berth audit tenant=${candidate.tenant} plugin=${candidate.name}: ${audit}`);
+    } else {
+      this.store.appendLog(candidate.id, "info", `upgraded from ${current.version} to ${candidate.version}`);
+    }
     return candidate;
   }
 
@@ -500,6 +665,8 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
     const candidate = { ...current, state, updatedAt: Date.now(), consecutiveFailures: 0 };
 
     if (state === "enabled") {
+      // A yanked version or a revoked key stays disabled, with or without an enable hook.
+      await this.#checkLoadable(candidate);
       await this.#lifecycle(candidate, "enable");
       this.store.save(candidate);
     } else {
