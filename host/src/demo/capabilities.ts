@@ -51,7 +51,7 @@ export class DemoEgress extends BerthEgress {
     if (!url.hostname.endsWith(".example.test")) return fetch(request);
 
     const body = (await request.text()).slice(0, INBOX_BODY_LIMIT);
-    await tenantStub<HelpDeskTenant>(this.env, props.tenant).receiveInbox({
+    await tenantStub<HelpDeskTenant>(this.env, props.tenant).receiveInbox(props, {
       at: new Date().toISOString(),
       plugin: props.plugin,
       method: request.method,

@@ -147,9 +147,14 @@ export class HelpDeskTenant extends TenantObject<BerthEnv> {
 
   // ---- The demo inbox ---------------------------------------------------------------
 
-  /** Stores a request a plugin sent to a `*.example.test` host. */
-  async receiveInbox(entry: InboxEntry): Promise<void> {
-    this.ctx.storage.sql.exec("INSERT INTO demo_inbox (data) VALUES (?)", JSON.stringify(entry));
+  /**
+   * Stores a request the installation behind `props` sent to a `*.example.test`
+   * host, with its secret config values masked in the URL and the body, because
+   * the inbox is shown to tenant admins, who never see secrets.
+   */
+  async receiveInbox(props: CapabilityProps, entry: InboxEntry): Promise<void> {
+    const masked = { ...entry, url: this.store.maskSecrets(props.installation, entry.url), body: this.store.maskSecrets(props.installation, entry.body) };
+    this.ctx.storage.sql.exec("INSERT INTO demo_inbox (data) VALUES (?)", JSON.stringify(masked));
     this.ctx.storage.sql.exec("DELETE FROM demo_inbox WHERE seq <= (SELECT seq FROM demo_inbox ORDER BY seq DESC LIMIT 1 OFFSET ?)", INBOX_SIZE);
   }
 

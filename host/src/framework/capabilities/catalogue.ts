@@ -24,6 +24,11 @@ export interface CapabilityDefinition {
   binding?: string;
   /** Whether requests and grants of this capability list hosts (only `network`). */
   takesHosts?: boolean;
+  /**
+   * The shape of the options a request or grant of this capability takes, in words
+   * for plugin authors and tenant admins. Absent when it takes none.
+   */
+  options?: string;
 }
 
 /** The built-in `storage` capability. */
@@ -38,6 +43,9 @@ export const NETWORK: CapabilityDefinition = {
   name: "network",
   description: "Send HTTP requests to the listed hosts only; every request is counted.",
   takesHosts: true,
+  options:
+    "hosts: a list of lower-case host names such as api.example.com, each with an optional :port; *.example.com covers every subdomain but not example.com itself. " +
+    "A grant may list fewer hosts than the request; a grant without hosts gets all requested ones.",
 };
 
 /**

@@ -11,6 +11,7 @@ import { BerthError } from "@berth/plugin-sdk/errors";
 
 import type { BerthEnv } from "../env.ts";
 import { toPluginError, unwrap, type Result } from "../rpc.ts";
+import { DROPPED_LOG_LEVEL, MAX_LOG_LINE_LENGTH, MAX_LOG_LINES_PER_CALL } from "../tenants/store.ts";
 import type { TenantObject } from "../tenants/tenant-object.ts";
 import { parseProps, type CapabilityProps } from "./props.ts";
 
@@ -106,24 +107,51 @@ export class BerthEgress extends CapabilityEntrypoint {
   }
 }
 
-/** Receives a plugin's console output (as its tail) and appends it to its log. */
+// Lines are cut here only to bound the RPC. The tenant's Durable Object masks
+// secret config values before it cuts lines to MAX_LOG_LINE_LENGTH, so this cut
+// leaves room for a secret (config strings have at most 2,000 characters) that
+// starts inside the kept part.
+const MAX_FORWARDED_LINE_LENGTH = MAX_LOG_LINE_LENGTH + 4_000;
+
+/** Log line for a plugin call whose console output the runtime cut short. */
+export const TRUNCATED_NOTICE = "the runtime stopped recording this plugin call's console output at its log size limit; later lines were neither kept nor counted";
+
+/**
+ * Receives a plugin's console output (as its tail) and appends it to its log. Of
+ * each plugin call it forwards at most {@link MAX_LOG_LINES_PER_CALL} console
+ * lines and every exception; the other lines reach the store as one count, so a
+ * plugin logging in a tight loop costs the tenant's Durable Object little.
+ */
 export class BerthLogTail extends CapabilityEntrypoint {
   protected readonly capability = "logs";
 
   override async tail(events: TraceItem[]): Promise<void> {
-    const props = this.props();
+    const props = this.pluginProps();
     const lines: { level: string; message: string; at: number }[] = [];
+    let dropped = 0;
     for (const event of events) {
-      for (const log of event.logs) lines.push({ level: log.level, message: formatLog(log.message), at: log.timestamp });
-      for (const exception of event.exceptions) lines.push({ level: "error", message: `${exception.name}: ${exception.message}`, at: exception.timestamp });
+      // workerd stops recording a request's console output after 256 KB, ends the
+      // list with its own notice and sets `truncated` (seen with workerd 1.20261117).
+      const received = event.truncated ? event.logs.slice(0, -1) : event.logs;
+      const logs = received.slice(0, MAX_LOG_LINES_PER_CALL);
+      dropped += received.length - logs.length;
+      for (const log of logs) lines.push({ level: log.level, message: formatLog(log.message), at: log.timestamp });
+      if (event.truncated) lines.push({ level: "warn", message: TRUNCATED_NOTICE, at: event.logs.at(-1)?.timestamp ?? Date.now() });
+      for (const exception of event.exceptions) {
+        lines.push({ level: "error", message: `${exception.name}: ${exception.message}`.slice(0, MAX_FORWARDED_LINE_LENGTH), at: exception.timestamp });
+      }
     }
+    if (dropped > 0) lines.push({ level: DROPPED_LOG_LEVEL, message: String(dropped), at: Date.now() });
     if (lines.length > 0) await tenantStub(this.env, props.tenant).appendLogs(props, lines);
   }
 }
 
 function formatLog(message: unknown): string {
   const parts = Array.isArray(message) ? message : [message];
-  return parts.map((part) => (typeof part === "string" ? part : safeJson(part))).join(" ");
+  return parts
+    .map((part) => (typeof part === "string" ? part : safeJson(part)))
+    .join(" ")
+    .slice(0, MAX_FORWARDED_LINE_LENGTH);
 }
 
 function safeJson(value: unknown): string {

@@ -45,7 +45,12 @@ export function resolveConfig(manifest: Manifest, input: unknown, previous: Conf
   }
 
   const parsed = v.safeParse(v.strictObject(entries), withSecrets);
-  if (!parsed.success) throw issueToError(parsed.issues, { code: "ERR_CONFIG_INVALID", prefix: "config" });
+  if (!parsed.success) {
+    // An invalid secret is named but never quoted: the rejected value may be the secret itself.
+    const field = parsed.issues[0]?.path?.[0]?.key;
+    const secret = typeof field === "string" && Object.hasOwn(manifest.config, field) && manifest.config[field]?.secret === true;
+    throw issueToError(parsed.issues, { code: "ERR_CONFIG_INVALID", prefix: "config", quoteReceived: !secret });
+  }
 
   const config: Config = {};
   for (const [name, field] of Object.entries(manifest.config)) {
@@ -64,6 +69,13 @@ export function publicConfig(manifest: Manifest, config: Config): { config: Conf
     else shown[name] = value;
   }
   return { config: shown, secrets };
+}
+
+/** Replaces every occurrence of each secret value in `text` with `[secret]`; pass secrets longest first. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) masked = masked.split(secret).join("[secret]");
+  return masked;
 }
 
 /** Returns the secret values of a config, longest first, for masking log lines. */

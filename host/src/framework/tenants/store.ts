@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { maskSecrets, secretValues } from "./config.ts";
 import type { Installation } from "./installation.ts";
 
 /** Most log lines kept per installation; older lines are dropped first. */
@@ -11,6 +12,46 @@ export const MAX_LOG_LINES = 500;
 
 /** Longest log line kept, in characters; longer lines are cut. */
 export const MAX_LOG_LINE_LENGTH = 1_000;
+
+/**
+ * Maximum log lines one installation may append per minute, counting every
+ * source: its console, its failed calls and its outbound requests. Lines over the
+ * limit are counted into one "N log lines dropped" line, so one minute of flooding
+ * replaces at most 300 of the 500 lines kept.
+ */
+export const MAX_LOG_LINES_PER_MINUTE = 300;
+
+/**
+ * Maximum console lines the log tail forwards from one plugin call. It counts the
+ * rest as dropped, and always forwards exceptions.
+ */
+export const MAX_LOG_LINES_PER_CALL = 100;
+
+/**
+ * Level of a line that carries only a count, in its message, of lines the sender
+ * already dropped (the log tail drops lines over {@link MAX_LOG_LINES_PER_CALL}). The store
+ * adds the count to the current "N log lines dropped" line instead of storing it.
+ * Console output cannot have this level: the runtime sets console levels.
+ */
+export const DROPPED_LOG_LEVEL = "dropped";
+
+/** Length of one rate window of an installation's log, in milliseconds. */
+const LOG_WINDOW_MS = 60_000;
+
+/** Lines appended and dropped in one installation's current rate window. */
+interface LogWindow {
+  start: number;
+  accepted: number;
+  dropped: number;
+  /** `seq` of this window's "N log lines dropped" line, once there is one. */
+  markerSeq: number | null;
+}
+
+/** Options of {@link TenantStore}. */
+export interface TenantStoreOptions {
+  /** The clock of the log rate limit, in epoch milliseconds; `Date.now` by default. */
+  now?: () => number;
+}
 
 /** One line of an installation's log. */
 export interface LogLine {
@@ -42,9 +83,16 @@ type InstallationRow = {
 /** Typed access to the framework's tables in one tenant's SQLite storage. */
 export class TenantStore {
   readonly #sql: SqlStorage;
+  readonly #now: () => number;
+  // Rate windows by installation ID. They live in memory, so they restart when the
+  // Durable Object is evicted; a flood keeps the object alive, and with it the window.
+  readonly #logWindows = new Map<string, LogWindow>();
+  // Secret config values by installation ID, longest first; save() refreshes them.
+  readonly #secrets = new Map<string, string[]>();
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, options: TenantStoreOptions = {}) {
     this.#sql = sql;
+    this.#now = options.now ?? Date.now;
     sql.exec(`CREATE TABLE IF NOT EXISTS berth_installations (
       id TEXT PRIMARY KEY,
       tenant TEXT NOT NULL,
@@ -96,6 +144,7 @@ export class TenantStore {
 
   /** Inserts or replaces an installation by ID. */
   save(installation: Installation): void {
+    this.#secrets.set(installation.id, secretValues(installation.manifest, installation.config));
     this.#sql.exec(
       `INSERT OR REPLACE INTO berth_installations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       installation.id,
@@ -120,6 +169,8 @@ export class TenantStore {
 
   /** Deletes an installation with its storage and logs. */
   purge(id: string): void {
+    this.#logWindows.delete(id);
+    this.#secrets.delete(id);
     this.#sql.exec("DELETE FROM berth_storage WHERE installation_id = ?", id);
     this.#sql.exec("DELETE FROM berth_logs WHERE installation_id = ?", id);
     this.#sql.exec("DELETE FROM berth_installations WHERE id = ?", id);
@@ -179,14 +230,76 @@ export class TenantStore {
     return row?.bytes ?? 0;
   }
 
+  /**
+   * Replaces each secret config value of the installation (as last saved) in
+   * `text` with `[secret]`. A value the installation does not store yet, such as
+   * one in a config change still being checked, is not masked.
+   */
+  maskSecrets(id: string, text: string): string {
+    let secrets = this.#secrets.get(id);
+    if (secrets === undefined) {
+      const installation = this.byId(id);
+      secrets = installation === undefined ? [] : secretValues(installation.manifest, installation.config);
+      if (installation !== undefined) this.#secrets.set(id, secrets);
+    }
+    return secrets.length === 0 ? text : maskSecrets(text, secrets);
+  }
+
+  /**
+   * Appends one line to an installation's log, with its secret config values
+   * masked and cut to {@link MAX_LOG_LINE_LENGTH}, unless the installation used
+   * up {@link MAX_LOG_LINES_PER_MINUTE}: then the line is only counted. A line of
+   * level {@link DROPPED_LOG_LEVEL} adds its count.
+   */
   appendLog(id: string, level: string, message: string, at = Date.now()): void {
-    this.#sql.exec(
-      "INSERT INTO berth_logs (installation_id, at, level, message) VALUES (?, ?, ?, ?)",
-      id,
-      at,
-      level,
-      message.slice(0, MAX_LOG_LINE_LENGTH),
-    );
+    const window = this.#logWindow(id);
+    if (level === DROPPED_LOG_LEVEL) {
+      // NOTE: a secret config value made of digits is masked inside the count too; the count then comes out low.
+      const count = Number.parseInt(message, 10);
+      this.#countDropped(id, window, Number.isSafeInteger(count) && count > 0 ? count : 1, at);
+      return;
+    }
+    if (window.accepted >= MAX_LOG_LINES_PER_MINUTE) {
+      this.#countDropped(id, window, 1, at);
+      return;
+    }
+    window.accepted += 1;
+    this.#insertLog(id, level, this.maskSecrets(id, message), at);
+  }
+
+  #logWindow(id: string): LogWindow {
+    const now = this.#now();
+    let window = this.#logWindows.get(id);
+    if (window === undefined || now - window.start >= LOG_WINDOW_MS) {
+      window = { start: now, accepted: 0, dropped: 0, markerSeq: null };
+      this.#logWindows.set(id, window);
+    }
+    return window;
+  }
+
+  /** Adds `count` to the window's "N log lines dropped" line, writing the line on the window's first drop. */
+  #countDropped(id: string, window: LogWindow, count: number, at: number): void {
+    window.dropped += count;
+    const lines = window.dropped === 1 ? "line" : "lines";
+    const message = `${window.dropped} log ${lines} dropped: a plugin call may log at most ${MAX_LOG_LINES_PER_CALL} lines, and an installation at most ${MAX_LOG_LINES_PER_MINUTE} a minute`;
+    if (window.markerSeq === null) {
+      window.markerSeq = this.#insertLog(id, "warn", message, at);
+    } else {
+      this.#sql.exec("UPDATE berth_logs SET message = ? WHERE seq = ?", message, window.markerSeq);
+    }
+  }
+
+  /** Inserts a line, drops the oldest lines past {@link MAX_LOG_LINES}, and returns the new line's `seq`. */
+  #insertLog(id: string, level: string, message: string, at: number): number {
+    const { seq } = this.#sql
+      .exec<{ seq: number }>(
+        "INSERT INTO berth_logs (installation_id, at, level, message) VALUES (?, ?, ?, ?) RETURNING seq",
+        id,
+        at,
+        level,
+        message.slice(0, MAX_LOG_LINE_LENGTH),
+      )
+      .one();
     this.#sql.exec(
       `DELETE FROM berth_logs WHERE installation_id = ? AND seq <= (
         SELECT seq FROM berth_logs WHERE installation_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?
@@ -195,6 +308,7 @@ export class TenantStore {
       id,
       MAX_LOG_LINES,
     );
+    return seq;
   }
 
   readLogs(id: string, limit: number): LogLine[] {
