@@ -9,24 +9,17 @@
  * in the same isolate, and that work varies by a tenth of a millisecond or
  * more from one variant to the next, which hides steps of a few microseconds.
  *
- * NOTE: what four full runs on a shared 2-core machine showed, and what
- * would fix each cost. (1) The subscriber query is the step that grows with
- * the tenant, to 6 to 10 ms per dispatch at 1000 installations, because
- * `TenantObject.dispatch` (host/src/framework/tenants/tenant-object.ts) reads
- * every installation row and parses its manifest. Keeping each hook point's
- * subscribers in memory in the Durable Object, cleared on every admin change,
- * would make dispatch flat in the tenant's size. (2) The tail that
- * `loadPlugin` (host/src/framework/loader/plugin-loader.ts) gives every plugin
- * isolate costs 0.4 to 3 ms per call, more under load, while the call itself
- * takes 0.2 to 0.4 ms. Dispatch also takes a new stub from `loadPlugin` for
- * every call. On the framework's isolate that cost 0 to 8 ms more per call,
- * varying between runs. A new stub on an isolate without the tail costs
- * under 0.05 ms. Reusing one stub per isolate ID across dispatches, or
- * capturing plugin logs without a tail, are the candidate fixes; neither was
- * measured here. (3) Each remaining step adds under about 0.1 ms per call.
- * The failure counter reset added 0.4 to 0.7 ms when timed on the framework's
- * isolate but about as much as a read when timed without the tail, so the
- * difference came from the tail.
+ * NOTE: what the runs on a 2-core machine showed, and what fixed or would fix
+ * each cost. (1) The subscriber query grew to 6 to 10 ms per dispatch at 1000
+ * installations while `TenantStore.list()` parsed every manifest on each call;
+ * the store now keeps the parsed list until the next write, and figure 6 is
+ * flat. (2) Dispatch took a new stub from `loadPlugin` for every call, which cost
+ * 0 to 8 ms per call with the tail attached; `TenantObject` now reuses one stub
+ * per isolate shape, and figure 1 went from 1.7-5.6x to about 1.1x of the bare
+ * call. (3) The tail that `loadPlugin` (host/src/framework/loader/plugin-loader.ts)
+ * attaches costs about half of every call, bare or dispatched; capturing plugin
+ * logs another way would halve both, but not change their ratio. (4) Each
+ * remaining step adds under about 0.1 ms per call.
  *
  * @module
  */
@@ -103,7 +96,7 @@ export function breakdownVariants(inputs: BreakdownInputs): BreakdownVariant[] {
     {
       name: "+ subscriber query",
       base: STEP_BASE,
-      description: "dispatch reads every installation row and parses its manifest (store.list()) to find the subscribers",
+      description: "dispatch reads the installations (store.list(), parsed once per write) to find the subscribers",
       run: async () => {
         store.list();
         return base();
@@ -153,7 +146,7 @@ export function breakdownVariants(inputs: BreakdownInputs): BreakdownVariant[] {
     {
       name: "loadPlugin + call",
       base: "bare",
-      description: "loadPlugin on every call, as dispatch does (isolate ID, LOADER.get, getEntrypoint), then the call on the framework's isolate",
+      description: "loadPlugin on every call, as dispatch did before it reused stubs (isolate ID, LOADER.get, getEntrypoint), then the call on the framework's isolate",
       run: async () => (await loadFresh())(payload),
     },
     {

@@ -83,6 +83,7 @@ type InstallationRow = {
 /** Typed access to the framework's tables in one tenant's SQLite storage. */
 export class TenantStore {
   readonly #sql: SqlStorage;
+  #installations: Installation[] | undefined;
   readonly #now: () => number;
   // Rate windows by installation ID. They live in memory, so they restart when the
   // Durable Object is evicted; a flood keeps the object alive, and with it the window.
@@ -128,22 +129,31 @@ export class TenantStore {
     sql.exec("CREATE INDEX IF NOT EXISTS berth_logs_by_installation ON berth_logs (installation_id, seq)");
   }
 
+  /**
+   * Returns every installation in installation order. The parsed list is kept in
+   * memory until the next write, because dispatch reads it on every call and
+   * parsing each manifest again made dispatch grow with the installation count.
+   * Treat the returned objects as read-only; write through {@link save}.
+   */
   list(): Installation[] {
-    return this.#sql.exec<InstallationRow>("SELECT * FROM berth_installations ORDER BY installed_at, name").toArray().map(fromRow);
+    this.#installations ??= this.#sql
+      .exec<InstallationRow>("SELECT * FROM berth_installations ORDER BY installed_at, name")
+      .toArray()
+      .map(fromRow);
+    return this.#installations;
   }
 
   byName(name: string): Installation | undefined {
-    const row = this.#sql.exec<InstallationRow>("SELECT * FROM berth_installations WHERE name = ?", name).toArray()[0];
-    return row === undefined ? undefined : fromRow(row);
+    return this.list().find((installation) => installation.name === name);
   }
 
   byId(id: string): Installation | undefined {
-    const row = this.#sql.exec<InstallationRow>("SELECT * FROM berth_installations WHERE id = ?", id).toArray()[0];
-    return row === undefined ? undefined : fromRow(row);
+    return this.list().find((installation) => installation.id === id);
   }
 
   /** Inserts or replaces an installation by ID. */
   save(installation: Installation): void {
+    this.#installations = undefined;
     this.#secrets.set(installation.id, secretValues(installation.manifest, installation.config));
     this.#sql.exec(
       `INSERT OR REPLACE INTO berth_installations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -169,6 +179,7 @@ export class TenantStore {
 
   /** Deletes an installation with its storage and logs. */
   purge(id: string): void {
+    this.#installations = undefined;
     this.#logWindows.delete(id);
     this.#secrets.delete(id);
     this.#sql.exec("DELETE FROM berth_storage WHERE installation_id = ?", id);
@@ -177,6 +188,7 @@ export class TenantStore {
   }
 
   recordFailure(id: string, lastError: Installation["lastError"]): number {
+    this.#installations = undefined;
     this.#sql.exec(
       "UPDATE berth_installations SET consecutive_failures = consecutive_failures + 1, last_error = ? WHERE id = ?",
       JSON.stringify(lastError),
@@ -186,10 +198,14 @@ export class TenantStore {
   }
 
   resetFailures(id: string): void {
+    // Most calls succeed with nothing to reset; skipping them keeps the cached list.
+    if ((this.byId(id)?.consecutiveFailures ?? 0) === 0) return;
+    this.#installations = undefined;
     this.#sql.exec("UPDATE berth_installations SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures > 0", id);
   }
 
   countEgress(id: string, allowed: boolean): void {
+    this.#installations = undefined;
     const column = allowed ? "egress_allowed" : "egress_refused";
     this.#sql.exec(`UPDATE berth_installations SET ${column} = ${column} + 1 WHERE id = ?`, id);
   }
