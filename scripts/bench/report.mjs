@@ -19,6 +19,14 @@ export function renderReport(run) {
   );
   if (run.scale !== "full") push(`**Scale \`${run.scale}\`: the counts are too small for these numbers to mean anything; this run only checks the harness.**`, "");
 
+  push("## Reproduce", "");
+  push(
+    "On an idle machine, from a clone: `npm install && npm run bench` (about 3 minutes on 2 cores; it needs nothing running on the machine and uses free loopback ports). " +
+      "`BENCH_SCALE=tiny npm run bench` checks the harness in under a minute with counts too small to mean anything. " +
+      "Compare the load averages below before comparing numbers across runs.",
+    "",
+  );
+
   push("## Machine and versions", "");
   push("| | |", "|---|---|");
   push(`| CPU | ${run.machine.cpu} |`);
