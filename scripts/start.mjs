@@ -41,11 +41,8 @@ async function main() {
   const args = ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", HOST, "--port", String(PORT), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"];
   const extraKeys = trustedKeysVar();
   if (extraKeys !== undefined) args.push("--var", `BERTH_TRUSTED_KEYS:${extraKeys}`);
-  const wrangler = spawn(
-    process.execPath,
-    args,
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const wrangler = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  host = wrangler;
   wrangler.stdout.pipe(log);
   wrangler.stderr.pipe(log);
   const stop = () => wrangler.kill("SIGTERM");
@@ -179,8 +176,13 @@ development key this host trusts. Try it from another terminal in this folder
 `);
 }
 
+/** The wrangler process once started, so a failure can stop it rather than leave it holding the port. */
+let host;
+
 function fail(message) {
   console.error(`error: ${message}`);
+  // wrangler stops its workerd on SIGTERM by itself; the signal is sent before this process exits.
+  if (host !== undefined && host.exitCode === null) host.kill("SIGTERM");
   process.exit(1);
 }
 
