@@ -92,6 +92,7 @@ describe("security suite", () => {
     expect(response.body?.error?.code).toBe(entry.code);
     expect(response.status).toBe(entry.status);
     expect(typeof response.body.error.message).toBe("string");
+    if (entry.path !== undefined) expect(response.body.error.path).toBe(entry.path);
     expect(await snapshot()).toEqual(baseline);
   });
 });

@@ -133,6 +133,8 @@ export interface SecurityCase {
   status: number;
   /** Why only the host can run this case; unset when `berth verify` runs it too. */
   hostOnly?: string;
+  /** The field the error must name in its `path`, and `berth verify` in its message; unchecked when unset. */
+  path?: string;
   build(context: CaseContext): Promise<CaseBody>;
 }
 
@@ -264,10 +266,12 @@ function securityCase(
   code: ErrorCode,
   build: (context: CaseContext, slug: string) => Promise<CaseBody>,
   hostOnly?: string,
+  path?: string,
 ): SecurityCase {
   const slug = `sec-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50)}`;
   const entry: SecurityCase = { name, kind, code, status: status(code), build: (context) => build(context, slug) };
   if (hostOnly !== undefined) entry.hostOnly = hostOnly;
+  if (path !== undefined) entry.path = path;
   return entry;
 }
 
@@ -368,6 +372,10 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
   }),
   securityCase("token without iat", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { omitClaims: ["iat"] })),
   securityCase("token iat is a string", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { claims: { iat: "yesterday" } })),
+  securityCase("token iat is a fraction", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { claims: { iat: 1.5 } }), undefined, "token.iat"),
+  securityCase("token iat before 1970", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { claims: { iat: -1 } }), undefined, "token.iat"),
+  securityCase("token exp after year 9999", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { claims: { exp: 1e20 } }), undefined, "token.exp"),
+  securityCase("token exp is a fraction", "freshness", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { claims: { exp: context.now + 3600.5 } }), undefined, "token.exp"),
 
   // Key states in the trust store.
   securityCase("signed by a retired key", "key", "ERR_TRUST_KEY_RETIRED", (context, slug) => validPackage(context, slug, {}, context.keys.retired.signing).then((json) => ({ json }))),

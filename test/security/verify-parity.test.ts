@@ -81,6 +81,7 @@ describe("berth verify on the security suite", () => {
     expect(result?.code).toBe(1);
     expect(result?.stdout).toBe("");
     expect(result?.stderr).toMatch(new RegExp(`^error ${entry.code}: `));
+    if (entry.path !== undefined) expect(result?.stderr).toContain(entry.path);
   });
 
   it.each([

@@ -76,11 +76,21 @@ export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 // (RFC 7515 section 4.1, RFC 7797). Keys only ever come from the trust store.
 const FORBIDDEN_HEADERS = ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"] as const;
 
+/** 9999-12-31T23:59:59Z in seconds: later times have no ISO 8601 form to report them in. */
+export const MAX_CLAIM_SECONDS = 253_402_300_799;
+
+const claimTimeSchema = v.pipe(
+  v.number(),
+  v.integer("must be a whole number of seconds since the epoch"),
+  v.minValue(0, "must not be before 1970-01-01T00:00:00Z"),
+  v.maxValue(MAX_CLAIM_SECONDS, "must not be after 9999-12-31T23:59:59Z"),
+);
+
 const claimsSchema = v.object({
   iss: v.string(),
   sub: v.string(),
-  iat: v.number(),
-  exp: v.optional(v.number()),
+  iat: claimTimeSchema,
+  exp: v.optional(claimTimeSchema),
   manifest: v.unknown(),
 });
 
