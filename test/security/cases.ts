@@ -384,12 +384,18 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
     validPackage(context, slug, {}, context.keys.notYetValid.signing).then((json) => ({ json })),
   ),
   securityCase("signed after the key's notAfter", "key", "ERR_TRUST_KEY_EXPIRED", (context, slug) => validPackage(context, slug, {}, context.keys.ended.signing).then((json) => ({ json }))),
-  securityCase("manifest publisher differs from the key's", "key", "ERR_PUBLISHER_MISMATCH", (context, slug) =>
-    validPackage(context, slug, {}, context.keys.otherPublisher.signing).then((json) => ({ json })),
+  securityCase(
+    "manifest publisher differs from the key's",
+    "key",
+    "ERR_PUBLISHER_MISMATCH",
+    (context, slug) => validPackage(context, slug, {}, context.keys.otherPublisher.signing).then((json) => ({ json })),
+    undefined,
+    "manifest.publisher",
   ),
 
   // Claims beside the manifest.
-  securityCase("token iss is another publisher", "claims", "ERR_PUBLISHER_MISMATCH", (context, slug) => customToken(context, slug, { claims: { iss: "sec-other" } })),
+  securityCase("token iss is another publisher", "claims", "ERR_PUBLISHER_MISMATCH", (context, slug) => customToken(context, slug, { claims: { iss: "sec-other" } }), undefined, "token.iss"),
+  securityCase("token iss is unknown", "claims", "ERR_PUBLISHER_MISMATCH", (context, slug) => customToken(context, slug, { claims: { iss: "evil" } }), undefined, "token.iss"),
   securityCase("token sub names another plugin", "claims", "ERR_MANIFEST_INVALID", (context, slug) => customToken(context, slug, { claims: { sub: "someone-else@1.0.0" } })),
   securityCase("token without manifest claim", "claims", "ERR_JWS_MALFORMED", (context, slug) => customToken(context, slug, { omitClaims: ["manifest"] })),
 

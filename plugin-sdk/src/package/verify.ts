@@ -166,11 +166,19 @@ export async function verifySignedManifest(token: string, options: VerifyOptions
   }
   const manifest = parsed.output;
 
-  if (manifest.publisher !== key.publisher || claims.iss !== key.publisher) {
+  if (manifest.publisher !== key.publisher) {
     throw new BerthError(
       "ERR_PUBLISHER_MISMATCH",
       `manifest.publisher is "${manifest.publisher}" but key "${key.kid}" belongs to publisher "${key.publisher}"; sign with a key of that publisher`,
       { path: "manifest.publisher" },
+    );
+  }
+  if (claims.iss !== key.publisher) {
+    const shown = claims.iss.length <= 128 ? JSON.stringify(claims.iss) : "(over 128 characters)";
+    throw new BerthError(
+      "ERR_PUBLISHER_MISMATCH",
+      `token.iss (the issuer) is ${shown} but key "${key.kid}" belongs to publisher "${key.publisher}"; sign the manifest again with berth sign`,
+      { path: "token.iss" },
     );
   }
   if (claims.sub !== `${manifest.name}@${manifest.version}`) {
