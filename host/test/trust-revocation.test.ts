@@ -177,18 +177,42 @@ describe("key revocation", () => {
     await install(tenant, { name: "rev-deny-plugin" });
     await api("POST", "/v1/trust/keys/rev-deny-1/revoke", { reason: "compromised" });
 
-    const installed = await api("POST", `/v1/tenants/${uniqueTenant("rev-deny")}/installations`, { name: "rev-deny-plugin" });
+    const installed = await api("POST", `/v1/tenants/${uniqueTenant("rev-deny")}/installations`, { name: "rev-deny-plugin", version: "1.0.0" });
+    const ranged = await api("POST", `/v1/tenants/${uniqueTenant("rev-deny")}/installations`, { name: "rev-deny-plugin", version: "*" });
     const enabled = await patchInstallation(tenant, "rev-deny-plugin", { state: "enabled" });
     const published = await api("POST", "/v1/plugins", await makePackage({ name: "rev-deny-plugin", version: "1.0.1", source: taggerSource("again"), publisher: "rev-deny", key: key.signing, hooks: HOOKS }));
     const current = await getInstallation(tenant, "rev-deny-plugin");
 
     expect(installed.status).toBe(422);
     expect(installed.body.error.code).toBe("ERR_TRUST_KEY_REVOKED");
+    expect(ranged.status).toBe(404);
+    expect(ranged.body.error.code).toBe("ERR_PLUGIN_NOT_FOUND");
+    expect(ranged.body.error.message).toContain("not installable (yanked or signed by a revoked key): 1.0.0");
     expect(enabled.status).toBe(422);
     expect(enabled.body.error.code).toBe("ERR_TRUST_KEY_REVOKED");
     expect(published.status).toBe(422);
     expect(published.body.error.code).toBe("ERR_TRUST_KEY_REVOKED");
     expect(current.body.installation.state).toBe("disabled");
+  });
+
+  it("skips revoked versions in ranges and latest", async () => {
+    const active = await trustedKey("rev-skip-1", "rev-skip");
+    const compromised = await trustedKey("rev-skip-2", "rev-skip");
+    await publishTagger("rev-skip-plugin", "1.0.0", "active", "rev-skip", active.signing);
+    await publishTagger("rev-skip-plugin", "1.1.0", "revoked", "rev-skip", compromised.signing);
+    await api("POST", "/v1/trust/keys/rev-skip-2/revoke", { reason: "compromised" });
+
+    const ranged = await api("POST", `/v1/tenants/${uniqueTenant("rev-skip")}/installations`, { name: "rev-skip-plugin", version: "*" });
+    const exact = await api("POST", `/v1/tenants/${uniqueTenant("rev-skip")}/installations`, { name: "rev-skip-plugin", version: "1.1.0" });
+    const listed = await api("GET", "/v1/plugins");
+    const plugin = listed.body.plugins.find((entry: { name: string }) => entry.name === "rev-skip-plugin");
+
+    expect(ranged.status).toBe(201);
+    expect(ranged.body.installation.version).toBe("1.0.0");
+    expect(exact.status).toBe(422);
+    expect(exact.body.error.code).toBe("ERR_TRUST_KEY_REVOKED");
+    expect(plugin.latest).toBe("1.0.0");
+    expect(plugin.versions).toEqual(["1.1.0", "1.0.0"]);
   });
 
   it("refuses to load a revoked version in a tenant the index missed", async () => {

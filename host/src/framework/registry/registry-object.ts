@@ -177,11 +177,12 @@ export class RegistryObject extends DurableObject {
 
   /**
    * Returns the package for an exact version, or the greatest version satisfying
-   * a range. A range never picks a yanked version. It picks a prerelease only when
-   * it names a prerelease of the same major.minor.patch, as semver does. An exact
-   * version is returned even when yanked, with `yanked` set. Raises
-   * `ERR_PLUGIN_NOT_FOUND`, or `ERR_REQUEST_INVALID` for a malformed range or one
-   * with build metadata.
+   * a range. A range never picks a blocked version: one yanked, or whose stored
+   * signature is by a revoked key. It picks a prerelease only when it names a
+   * prerelease of the same major.minor.patch, as semver does. An exact version is
+   * returned even when blocked, so the install raises the coded error for it.
+   * Raises `ERR_PLUGIN_NOT_FOUND`, or `ERR_REQUEST_INVALID` for a malformed range
+   * or one with build metadata.
    */
   async resolve(name: string, versionOrRange: string): Promise<Result<PackageRecord>> {
     return toResult(async () => {
@@ -191,13 +192,15 @@ export class RegistryObject extends DurableObject {
         throw new BerthError("ERR_PLUGIN_NOT_FOUND", `no plugin named "${name}" is published; see GET /v1/plugins`, { path: "name" });
       }
       const exact = rows.find((row) => row.version === versionOrRange);
-      const candidates = rows.filter((row) => row.yanked_at === null).map((row) => row.version);
+      const candidates = rows.filter((row) => !this.#isBlocked(row)).map((row) => row.version);
       const version = exact?.version ?? semver.maxSatisfying(candidates, versionOrRange);
       const row = rows.find((candidate) => candidate.version === version);
       if (row === undefined) {
+        const blocked = sortVersions(rows.filter((candidate) => this.#isBlocked(candidate)));
+        const blockedNote = blocked.length === 0 ? "" : `; not installable (yanked or signed by a revoked key): ${blocked.join(", ")}`;
         throw new BerthError(
           "ERR_PLUGIN_NOT_FOUND",
-          `no published version of ${name} matches "${versionOrRange}"; published: ${sortVersions(rows).join(", ")}`,
+          `no installable version of ${name} matches "${versionOrRange}"; published: ${sortVersions(rows).join(", ")}${blockedNote}`,
           { path: "version" },
         );
       }
@@ -207,7 +210,8 @@ export class RegistryObject extends DurableObject {
 
   /**
    * Lists published plugins with their versions, newest first. `latest` is the
-   * greatest version that is neither yanked nor a prerelease, if there is one.
+   * greatest version that is neither blocked (yanked, or signed by a revoked key)
+   * nor a prerelease, if there is one.
    */
   async list(): Promise<PluginSummary[]> {
     const rows = this.#sql.exec<Row>("SELECT * FROM packages ORDER BY name").toArray();
@@ -216,7 +220,7 @@ export class RegistryObject extends DurableObject {
 
     return [...byName.entries()].map(([name, versions]) => {
       const sorted = sortVersions(versions);
-      const live = versions.filter((row) => row.yanked_at === null).map((row) => row.version);
+      const live = versions.filter((row) => !this.#isBlocked(row)).map((row) => row.version);
       const latestVersion = semver.maxSatisfying(live, "*") ?? sortVersions(live.map((version) => ({ version })))[0] ?? sorted[0];
       const latest = versions.find((row) => row.version === latestVersion) as Row;
       const manifest = JSON.parse(latest.manifest) as Manifest;
@@ -324,6 +328,13 @@ export class RegistryObject extends DurableObject {
   }
 
   // ---- Internals --------------------------------------------------------------------
+
+  /** Whether the version was yanked or its stored signature is by a revoked key. */
+  #isBlocked(row: Row): boolean {
+    if (row.yanked_at !== null) return true;
+    const key = this.#keys.get(row.kid)?.key;
+    return key !== undefined && keyStatus(key) === "revoked";
+  }
 
   #find(name: string, version: string): Row | undefined {
     return this.#sql.exec<Row>("SELECT * FROM packages WHERE name = ? AND version = ?", name, version).toArray()[0];
