@@ -180,6 +180,17 @@ describe("key state routes", () => {
     expect(typeof response.body.key.retiredAt).toBe("number");
   });
 
+  it("retires a key with an empty body", async () => {
+    const key = await makeKey("store-empty-1", "Ed25519", "store-empty");
+    await addKey(key.trusted);
+
+    // A body of "" arrives as an empty stream with content-length 0, as `curl -X POST` sends it.
+    const response = await api("POST", "/v1/trust/keys/store-empty-1/retire", "");
+
+    expect(response.status).toBe(200);
+    expect(response.body.key.status).toBe("retired");
+  });
+
   it("leaves a revoked key revoked when it is retired", async () => {
     const key = await makeKey("store-late-1", "Ed25519", "store-late");
     await addKey(key.trusted);

@@ -131,8 +131,11 @@ async function listKeys(env: BerthEnv, host: Host): Promise<KeyView[]> {
   return (await registryStub(env).listKeys([...host.configuredKeys(env)])) as KeyView[];
 }
 
-/** Reads a JSON body that may be left out; no body reads as `{}`. */
+/**
+ * Reads a JSON body that may be left out. No body, or an empty one such as
+ * `curl -X POST` sends with `content-length: 0`, reads as `{}`.
+ */
 async function readOptionalJson(request: IRequest): Promise<unknown> {
-  if (request.body === null) return {};
+  if (request.body === null || request.headers.get("content-length") === "0") return {};
   return readJson(request as unknown as Request, MAX_BODY_BYTES);
 }
