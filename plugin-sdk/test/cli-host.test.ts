@@ -95,6 +95,16 @@ describe("berth publish", () => {
     expect(result.stdout).toMatch(/^counter@1\.2\.0 was already published to .* with the same content; nothing changed\n/);
   });
 
+  it("publish reports a refreshed signature", async () => {
+    handler = () => ({ status: 200, body: { published: { name: "counter", version: "1.2.0", digest: "ef".repeat(32), created: false, refreshed: true } } });
+
+    const result = await run("publish", "plugin.berth.json", "--host", host);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^counter@1\.2\.0 was already published to .* with the same content; the host replaced its stored signature with this newer one\n/);
+    expect(result.stdout).not.toContain("nothing changed");
+  });
+
   it("publish reports the host's error", async () => {
     handler = () => ({ status: 422, body: { error: { code: "ERR_TRUST_UNKNOWN_KEY", message: 'no trusted publisher key has key ID "k1"', path: "header.kid" } } });
 

@@ -17,7 +17,8 @@ interface PublishOptions {
 
 /** Response body of `POST /v1/plugins`. */
 interface PublishResponse {
-  published: { name: string; version: string; digest: string; created: boolean };
+  /** `refreshed` is set when the host replaced the stored signature of the same content with this newer one. */
+  published: { name: string; version: string; digest: string; created: boolean; refreshed: boolean };
 }
 
 /** Registers `berth publish`. */
@@ -37,13 +38,18 @@ export function registerPublish(program: Command): void {
 
       const host = hostUrl.href.replace(/\/$/, "");
       print(
-        published.created
-          ? `published ${published.name}@${published.version} to ${host}`
-          : `${published.name}@${published.version} was already published to ${host} with the same content; nothing changed`,
+        publishSummary(published, host),
         `  package ${displayPath(path)}`,
         `  digest  sha256 ${published.digest}`,
       );
     });
+}
+
+function publishSummary(published: PublishResponse["published"], host: string): string {
+  const id = `${published.name}@${published.version}`;
+  if (published.created) return `published ${id} to ${host}`;
+  if (published.refreshed) return `${id} was already published to ${host} with the same content; the host replaced its stored signature with this newer one`;
+  return `${id} was already published to ${host} with the same content; nothing changed`;
 }
 
 function publishResponse(body: unknown): PublishResponse {
@@ -51,5 +57,5 @@ function publishResponse(body: unknown): PublishResponse {
   if (typeof published?.name !== "string" || typeof published.version !== "string" || typeof published.digest !== "string") {
     throw new CliError("ERR_CLI_HOST_RESPONSE_INVALID", "the host accepted the package but its response lacks published.name, version or digest");
   }
-  return { published: { ...published, created: published.created !== false } };
+  return { published: { ...published, created: published.created !== false, refreshed: published.refreshed === true } };
 }
