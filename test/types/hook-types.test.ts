@@ -95,6 +95,44 @@ describe("berth types output", () => {
   });
 });
 
+describe("berth types on a hostile catalogue", () => {
+  const point = { kind: "event", payload: { type: "object", properties: {} } };
+
+  it.each(["x; export const pwn = 1; //", "ticket", "Ticket.created", "ticket.created\nexport const pwn = 1;"])("rejects the hook point name %j", (name) => {
+    const parse = () => parseCatalogue({ hookPoints: [{ ...point, name }] });
+
+    expect(parse).toThrow(expect.objectContaining({ code: "ERR_REQUEST_INVALID", path: "catalogue.hookPoints.0.name" }));
+    expect(parse).toThrow(/is not a hook point name such as ticket\.created/);
+  });
+
+  it("keeps a description with */ inside its comment", async () => {
+    const catalogue = parseCatalogue({ hookPoints: [{ ...point, name: "ticket.created", description: "ends here */ export const pwn = 1; /* and more" }] });
+    const output = generateTypes(catalogue, "hostile.json");
+    await writeFile(join(dir, "hostile-types.ts"), output);
+
+    const result = await typecheck("hostile-use.ts", `import * as types from "./hostile-types.ts";\nexport const names: string[] = Object.keys(types);\n`);
+
+    expect(output).not.toContain("ends here */");
+    expect(output).not.toMatch(/^export const pwn/m);
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
+  });
+
+  it("quotes property names that are not identifiers", () => {
+    const payload = { type: "object", properties: { "a-b": { type: "string" }, "x; pwn: 1": { type: "number" } }, required: ["a-b"] };
+    const output = generateTypes(parseCatalogue({ hookPoints: [{ ...point, name: "ticket.created", payload }] }), "keys.json");
+
+    expect(output).toContain('  "a-b": string;');
+    expect(output).toContain('  "x; pwn: 1"?: number;');
+  });
+
+  it("keeps a line break in the source path inside the header comment", () => {
+    const output = generateTypes(parseCatalogue({ hookPoints: [] }), "a\nexport const pwn = 1;");
+
+    expect(output).not.toMatch(/^export const pwn/m);
+  });
+});
+
 describe("example plugins", async () => {
   const examples = (await readdir(join(root, "example-plugins"), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
 
