@@ -8,6 +8,8 @@ import { BerthError, type ErrorCode } from "@berth/plugin-sdk/errors";
 import { LIMITS, issueToError } from "@berth/plugin-sdk/package";
 import * as v from "valibot";
 
+import { escapeControlCharacters } from "../tenants/log-text.ts";
+
 const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_AUTH_REQUIRED: 401,
   ERR_AUTH_INVALID: 401,
@@ -61,7 +63,8 @@ export function jsonResponse(body: unknown, status = 200): Response {
 /** Returns the error response for a thrown value; anything but a `BerthError` becomes `ERR_INTERNAL`. */
 export function errorResponse(error: unknown): Response {
   if (error instanceof BerthError) return jsonResponse(error.toJSON(), statusFor(error.code));
-  console.error("berth api: unexpected error", error);
+  // The stack is escaped onto one line: an error message may quote request input.
+  console.error(`berth api: unexpected error: ${escapeControlCharacters(error instanceof Error ? (error.stack ?? String(error)) : String(error))}`);
   return jsonResponse(new BerthError("ERR_INTERNAL", "the host failed unexpectedly; the failure was logged").toJSON(), 500);
 }
 

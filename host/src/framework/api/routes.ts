@@ -64,6 +64,33 @@ const patchBody = v.pipe(
   v.check((body) => body.downgrade === undefined || body.version !== undefined, "must name a version with downgrade"),
 );
 
+/** Keys that valibot's `record` schema drops without an issue, because they name prototype properties. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "prototype", "constructor"]);
+
+/**
+ * Raises for a prototype-named key in the body's `grants` or `config`, which
+ * `v.record` would drop without an issue: `ERR_CONFIG_INVALID` in config, as for
+ * any key the manifest does not declare, and `ERR_REQUEST_INVALID` in grants.
+ */
+function rejectPrototypeKeys(body: unknown): void {
+  if (typeof body !== "object" || body === null) return;
+  const { grants, config } = body as { grants?: unknown; config?: unknown };
+  for (const key of ownKeys(config)) {
+    if (PROTOTYPE_KEYS.has(key)) {
+      throw new BerthError("ERR_CONFIG_INVALID", `config.${key} is not a known key; remove it or check its spelling`, { path: `config.${key}` });
+    }
+  }
+  for (const key of ownKeys(grants)) {
+    if (PROTOTYPE_KEYS.has(key)) {
+      throw new BerthError("ERR_REQUEST_INVALID", `body.grants.${key} is not a known key; remove it or check its spelling`, { path: `body.grants.${key}` });
+    }
+  }
+}
+
+function ownKeys(value: unknown): string[] {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+}
+
 const logsQuery = v.strictObject({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(1), v.maxValue(500)), "100"),
 });
@@ -171,7 +198,9 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
 
   router.post("/tenants/:tenant/installations", async (request, env) => {
     const tenant = tenantParam(request);
-    const body = parseInput(installBody, await readJson(request, MAX_BODY_BYTES), "body");
+    const input = await readJson(request, MAX_BODY_BYTES);
+    rejectPrototypeKeys(input);
+    const body = parseInput(installBody, input, "body");
     const pkg = await resolvePackage(env, host, body.name, body.version);
     const view = unwrap(await tenantStub(env, tenant).install(tenant, { package: pkg, grants: body.grants, config: body.config, enable: body.enable }));
     return jsonResponse({ installation: view }, 201);
@@ -186,7 +215,9 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
   router.patch("/tenants/:tenant/installations/:name", async (request, env) => {
     const tenant = tenantParam(request);
     const name = parseInput(nameSchema, pathParam(request, "name"), "params.name");
-    const body = parseInput(patchBody, await readJson(request, MAX_BODY_BYTES), "body");
+    const input = await readJson(request, MAX_BODY_BYTES);
+    rejectPrototypeKeys(input);
+    const body = parseInput(patchBody, input, "body");
 
     const change: InstallationChange = {};
     if (body.version !== undefined) change.package = await resolvePackage(env, host, name, body.version);

@@ -13,6 +13,7 @@ import type { CallRecord, Subscriber } from "../hooks/dispatch.ts";
 import { describeError, withTimeout } from "../util.ts";
 import { maskSecrets, secretValues } from "./config.ts";
 import type { Installation } from "./installation.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 import type { TenantStore } from "./store.ts";
 
 /** The parts of the tenant object that a hook call uses. */
@@ -94,7 +95,7 @@ export function recordCall(store: TenantStore, maxConsecutiveFailures: number, s
   const masked = maskSecrets(message, secrets);
   const failures = store.recordFailure(subscriber.installationId, { code, message: masked, during: point.name, at });
   store.appendLog(subscriber.installationId, "error", `${point.name}: ${code}: ${masked}`);
-  console.warn(`berth plugin=${subscriber.plugin}@${subscriber.version} hook=${point.name}: ${code}`);
+  console.warn(`berth plugin=${subscriber.plugin}@${subscriber.version} hook=${point.name}: ${escapeControlCharacters(code)}`);
 
   // Past the limit the installation is disabled until a tenant admin enables it again.
   const installation = store.byId(subscriber.installationId);
@@ -102,6 +103,6 @@ export function recordCall(store: TenantStore, maxConsecutiveFailures: number, s
     const reason = `disabled automatically after ${failures} consecutive failed hook calls; the last was ${code} in ${point.name}`;
     store.save({ ...installation, state: "disabled", updatedAt: Date.now(), lastError: { code, message: reason, during: point.name, at } });
     store.appendLog(installation.id, "warn", reason);
-    console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: ${reason}`);
+    console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: ${escapeControlCharacters(reason)}`);
   }
 }

@@ -14,6 +14,7 @@ import { acceptedGrants, consentNeeded, keptGrants, resolveGrants, type Grants }
 import type { PackageRecord } from "../registry/registry-object.ts";
 import { resolveConfig } from "./config.ts";
 import type { Installation } from "./installation.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 import type { TenantStore } from "./store.ts";
 
 /** An install request, after the API resolved and verified the package. */
@@ -174,7 +175,7 @@ async function switchVersion(
   if (semver.lt(candidate.version, current.version)) {
     const audit = `downgraded from ${current.version} to ${candidate.version} on explicit request by ${actor ?? "an unnamed caller"}`;
     context.store.appendLog(candidate.id, "audit", audit);
-    console.log(`berth audit tenant=${candidate.tenant} plugin=${candidate.name}: ${audit}`);
+    console.log(`berth audit tenant=${candidate.tenant} plugin=${candidate.name}: ${escapeControlCharacters(audit)}`);
   } else {
     context.store.appendLog(candidate.id, "info", `upgraded from ${current.version} to ${candidate.version}`);
   }
@@ -198,10 +199,14 @@ export async function configure(context: ChangeContext, current: Installation, c
   return candidate;
 }
 
-/** Enables or disables the installation, with its `enable` or `disable` hook. */
+/**
+ * Enables or disables the installation, with its `enable` or `disable` hook.
+ * Enabling clears `lastError`, since the reason it was set (such as a revoked
+ * key or too many failed calls) no longer stops the installation.
+ */
 export async function setState(context: ChangeContext, current: Installation, state: "enabled" | "disabled"): Promise<Installation> {
   if (current.state === state) return current;
-  const candidate = { ...current, state, updatedAt: Date.now(), consecutiveFailures: 0 };
+  const candidate = { ...current, state, updatedAt: Date.now(), consecutiveFailures: 0, lastError: state === "enabled" ? null : current.lastError };
 
   if (state === "enabled") {
     // A yanked version or a revoked key stays disabled, with or without an enable hook.

@@ -28,7 +28,9 @@ export interface LifecycleCaller {
 
 /**
  * Calls the installation's `event` hook if its manifest subscribes to it. A
- * failure is written to the installation's log and raised: a `BerthError` (such
+ * failure is written to the installation's log, set as the stored installation's
+ * `lastError` (an installation still being installed is purged instead) and
+ * raised: a `BerthError` (such
  * as a failed load check or a call past {@link LIFECYCLE_TIMEOUT_MS}) as it is,
  * any other error as `ERR_LIFECYCLE_FAILED` with secret config values masked.
  */
@@ -69,6 +71,10 @@ export async function callLifecycle(caller: LifecycleCaller, installation: Insta
             { cause: error },
           );
     caller.store.appendLog(installation.id, "error", `${event}: ${failure.code}: ${failure.message}`);
+    // The stored row, not `installation`: a failed upgrade or configure leaves the stored shape as it was.
+    if (caller.store.byId(installation.id)?.state !== "installing") {
+      caller.store.recordLastError(installation.id, { code: failure.code, message: failure.message, during: event, at: new Date().toISOString() });
+    }
     throw failure;
   }
 }

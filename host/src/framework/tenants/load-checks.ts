@@ -13,6 +13,7 @@ import type { BlockReason } from "../registry/blocking.ts";
 import { registryStub } from "../registry/publish.ts";
 import { unwrap } from "../rpc.ts";
 import type { Installation } from "./installation.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 import type { TenantStore } from "./store.ts";
 
 /**
@@ -54,5 +55,5 @@ export function disableWithReason(store: TenantStore, installation: Installation
   const lastError = { code: reason.code, message: reason.message, during: reason.during, at: new Date().toISOString() };
   store.save({ ...stored, state: "disabled", updatedAt: Date.now(), lastError });
   store.appendLog(stored.id, "warn", `disabled after ${reason.during}: ${reason.code}: ${reason.message}`);
-  console.warn(`berth tenant=${stored.tenant} plugin=${stored.name}@${stored.version}: disabled after ${reason.during}: ${reason.code}`);
+  console.warn(`berth tenant=${stored.tenant} plugin=${stored.name}@${stored.version}: disabled after ${escapeControlCharacters(`${reason.during}: ${reason.code}`)}`);
 }

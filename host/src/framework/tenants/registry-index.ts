@@ -8,6 +8,7 @@ import type { BerthEnv } from "../env.ts";
 import { registryStub } from "../registry/publish.ts";
 import { describeError } from "../util.ts";
 import type { Installation } from "./installation.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 
 /** Adds the installation's tenant and version to the registry's index. */
 export function track(env: BerthEnv, installation: Installation): Promise<void> {
@@ -23,6 +24,6 @@ export async function untrack(env: BerthEnv, installation: Installation): Promis
   try {
     await registryStub(env).untrack({ tenant: installation.tenant, name: installation.name, version: installation.version });
   } catch (error) {
-    console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: could not remove the version from the registry's index: ${describeError(error)}`);
+    console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: could not remove the version from the registry's index: ${escapeControlCharacters(describeError(error))}`);
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { secretValues } from "./config.ts";
+import { secretValues, sortLongestFirst } from "./config.ts";
 import type { Installation } from "./installation.ts";
 
 /**
@@ -29,10 +29,11 @@ export function rememberTriedSecrets(tried: TriedSecrets, installation: Installa
 
 /**
  * Returns the values to mask in the installation's console lines: its stored
- * secret config values and the remembered ones still kept, longest first.
+ * secret config values and the remembered ones still kept, in every form
+ * {@link secretValues} lists, longest first.
  */
 export function secretsToMask(tried: TriedSecrets, installation: Installation): string[] {
   const remembered = tried.get(installation.id);
   const recent = remembered !== undefined && remembered.until > Date.now() ? remembered.values : [];
-  return [...secretValues(installation.manifest, installation.config), ...recent].sort((a, b) => b.length - a.length);
+  return sortLongestFirst([...secretValues(installation.manifest, installation.config), ...recent]);
 }

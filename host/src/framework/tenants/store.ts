@@ -6,6 +6,7 @@
  */
 import { maskSecrets, secretValues } from "./config.ts";
 import type { Installation } from "./installation.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 
 /** Most log lines kept per installation; older lines are dropped first. */
 export const MAX_LOG_LINES = 500;
@@ -197,6 +198,12 @@ export class TenantStore {
     return this.byId(id)?.consecutiveFailures ?? 0;
   }
 
+  /** Sets the installation's `lastError` and changes nothing else. */
+  recordLastError(id: string, lastError: NonNullable<Installation["lastError"]>): void {
+    this.#installations = undefined;
+    this.#sql.exec("UPDATE berth_installations SET last_error = ? WHERE id = ?", JSON.stringify(lastError), id);
+  }
+
   resetFailures(id: string): void {
     // Most calls succeed with nothing to reset; skipping them keeps the cached list.
     if ((this.byId(id)?.consecutiveFailures ?? 0) === 0) return;
@@ -263,7 +270,8 @@ export class TenantStore {
 
   /**
    * Appends one line to an installation's log, with its secret config values
-   * masked and cut to {@link MAX_LOG_LINE_LENGTH}, unless the installation used
+   * masked, control characters other than tab escaped (so one line never holds a
+   * newline) and cut to {@link MAX_LOG_LINE_LENGTH}, unless the installation used
    * up {@link MAX_LOG_LINES_PER_MINUTE}: then the line is only counted. A line of
    * level {@link DROPPED_LOG_LEVEL} adds its count.
    */
@@ -280,7 +288,8 @@ export class TenantStore {
       return;
     }
     window.accepted += 1;
-    this.#insertLog(id, level, this.maskSecrets(id, message), at);
+    // Masked before escaping, so a secret that contains a control character is still found.
+    this.#insertLog(id, escapeControlCharacters(level), escapeControlCharacters(this.maskSecrets(id, message)), at);
   }
 
   #logWindow(id: string): LogWindow {

@@ -39,6 +39,7 @@ import {
   type InstallRequest,
 } from "./installation-changes.ts";
 import { callLifecycle } from "./lifecycle.ts";
+import { escapeControlCharacters } from "./log-text.ts";
 import { checkLoadable, disableWithReason } from "./load-checks.ts";
 import { track, untrack } from "./registry-index.ts";
 import { secretsToMask, type TriedSecrets } from "./secrets.ts";
@@ -172,7 +173,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
         try {
           await this.#lifecycle(installation, "uninstall");
         } catch (error) {
-          console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: uninstall hook failed: ${describeError(error)}`);
+          console.warn(`berth tenant=${installation.tenant} plugin=${installation.name}@${installation.version}: uninstall hook failed: ${escapeControlCharacters(describeError(error))}`);
         }
         this.store.purge(installation.id);
         await this.#untrack(installation);
@@ -230,7 +231,10 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
       const allowed = secure && hosts.some((pattern) => hostMatches(parsed.host, pattern));
 
       this.store.countEgress(installation.id, allowed);
-      this.store.appendLog(installation.id, allowed ? "egress" : "warn", `egress ${allowed ? "allowed" : "refused"}: ${method} ${parsed.protocol}//${parsed.host}${parsed.pathname}`);
+      // Masked with the query still on, so a secret that runs from the path into the
+      // query is found whole; the query is then cut off at the first "?" left.
+      const target = this.store.maskSecrets(installation.id, `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search}`).split("?")[0];
+      this.store.appendLog(installation.id, allowed ? "egress" : "warn", `egress ${allowed ? "allowed" : "refused"}: ${method} ${target}`);
       return allowed;
     });
   }
