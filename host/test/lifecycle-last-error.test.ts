@@ -4,11 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { getInstallation, install, patchInstallation, pluginSource, publishPlugin, uniqueTenant } from "./helpers/api.ts";
+import { makeKey } from "../../test/security/cases.ts";
+import { api, getInstallation, install, makePackage, patchInstallation, pluginSource, publish, publishPlugin, uniqueTenant } from "./helpers/api.ts";
 
 const PLUGIN = "last-error";
 
-// Lifecycle hooks fail while the config's label is "fail"; version 2.0.0's upgrade hook always fails.
+// Configure and enable hooks fail while the config's label is "fail", and the upgrade hook fails when `failUpgrade` is set.
 function source(failUpgrade: boolean): string {
   return pluginSource({
     Lifecycle: `
@@ -89,5 +90,24 @@ describe("lastError", () => {
     expect(enabled.status).toBe(200);
     expect(enabled.body.installation.state).toBe("enabled");
     expect(enabled.body.installation.lastError).toBeNull();
+  });
+
+  it("is cleared after a revocation and an upgrade away", async () => {
+    const keys = [await makeKey("last-error-old", "Ed25519", "last-error-pub"), await makeKey("last-error-new", "Ed25519", "last-error-pub")];
+    for (const key of keys) expect((await api("POST", "/v1/trust/keys", key.trusted)).status).toBe(201);
+    const plain = pluginSource({ Lifecycle: "async disable(context) {}" });
+    await publish(await makePackage({ name: "last-error-revoked", version: "1.0.0", publisher: "last-error-pub", key: keys[0]!.signing, source: plain }));
+    await publish(await makePackage({ name: "last-error-revoked", version: "2.0.0", publisher: "last-error-pub", key: keys[1]!.signing, source: plain }));
+    const tenant = uniqueTenant("last-revoked");
+    await install(tenant, { name: "last-error-revoked", version: "1.0.0" });
+    await api("POST", "/v1/trust/keys/last-error-old/revoke", { reason: "compromised" });
+    const revoked = (await getInstallation(tenant, "last-error-revoked")).body.installation;
+
+    const upgraded = await patchInstallation(tenant, "last-error-revoked", { version: "2.0.0", state: "enabled" });
+
+    expect(revoked.state).toBe("disabled");
+    expect(revoked.lastError).toMatchObject({ code: "ERR_TRUST_KEY_REVOKED" });
+    expect(upgraded.status).toBe(200);
+    expect(upgraded.body.installation).toMatchObject({ version: "2.0.0", state: "enabled", lastError: null });
   });
 });
