@@ -79,6 +79,36 @@ describe("encoded secret", () => {
   });
 });
 
+describe("long secret", () => {
+  it("is masked as bytes past the forwarding cut", async () => {
+    // 2,000 two-byte characters make a 16,000-character "\xNN" form that starts inside the kept 1,000 characters.
+    const longSecret = "é".repeat(2_000);
+    await publishPlugin({
+      name: "secret-long-bytes",
+      source: pluginSource({
+        Hooks: `
+          async created(ticket) {
+            const bytes = [...new TextEncoder().encode(this.env.CONFIG.apiKey)].map((byte) => "\\\\x" + byte.toString(16)).join("");
+            console.log("x".repeat(900) + bytes);
+          }`,
+      }),
+      hooks: { "ticket.created": hook("created") },
+      config: { apiKey: { type: "string", secret: true, required: true } },
+    });
+    const tenant = uniqueTenant("long-secret");
+    await install(tenant, { name: "secret-long-bytes", config: { apiKey: longSecret } });
+
+    await createTicket(tenant, { title: "send" });
+    const response = await pollUntil(
+      () => api("GET", `/v1/tenants/${tenant}/installations/secret-long-bytes/logs`),
+      (current) => current.body.logs.some((line: { message: string }) => line.message.startsWith("xxx")),
+    );
+    const line: string = response.body.logs.find((entry: { message: string }) => entry.message.startsWith("xxx")).message;
+
+    expect(line).toBe(`${"x".repeat(900)}[secret]`);
+  });
+});
+
 describe("short secret", () => {
   const manifest = { config: MANIFEST_CONFIG } as unknown as Parameters<typeof resolveConfig>[0];
 

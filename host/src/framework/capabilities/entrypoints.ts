@@ -109,9 +109,10 @@ export class BerthEgress extends CapabilityEntrypoint {
 
 // Lines are cut here only to bound the RPC. The tenant's Durable Object masks
 // secret config values before it cuts lines to MAX_LOG_LINE_LENGTH, so this cut
-// leaves room for a secret (config strings have at most 2,000 characters) that
-// starts inside the kept part.
-const MAX_FORWARDED_LINE_LENGTH = MAX_LOG_LINE_LENGTH + 4_000;
+// leaves room for a secret that starts inside the kept part. Config strings have
+// at most 2,000 characters, and the longest masked form of one, its UTF-8 bytes
+// written "\xNN", has at most 12 characters per character.
+const MAX_FORWARDED_LINE_LENGTH = MAX_LOG_LINE_LENGTH + 12 * 2_000;
 
 /** Log line for a plugin call whose console output the runtime cut short. */
 export const TRUNCATED_NOTICE = "the runtime stopped recording this plugin call's console output at its log size limit; later lines were neither kept nor counted";
