@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   ERR_MANIFEST_UNKNOWN_HOOK: "the manifest subscribes to a hook point the host does not declare",
   ERR_MODULE_MISSING: "a module listed in the manifest is not in the package",
   ERR_MODULE_UNDECLARED: "the package holds a module the manifest does not list",
-  ERR_MODULE_DIGEST_MISMATCH: "a module's SHA-256 digest differs from the signed one",
+  ERR_MODULE_DIGEST_MISMATCH: "a module's SHA-256 digest or byte size differs from the signed manifest",
   ERR_HOST_RANGE_UNSATISFIED: "the plugin's supported host range excludes this host's version",
 
   // Signatures and trust.

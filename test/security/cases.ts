@@ -417,6 +417,38 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
   securityCase("storage with hosts", "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
     manifestCase(context, slug, (manifest) => (manifest["capabilities"] = { storage: { hosts: ["a.example.com"] } })),
   ),
+  securityCase("config default of another type", "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
+    manifestCase(context, slug, (manifest) => (manifest["config"] = { retries: { type: "number", default: "5" } })),
+    undefined,
+    "manifest.config.retries.default",
+  ),
+  securityCase("config list default not a list", "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
+    manifestCase(context, slug, (manifest) => (manifest["config"] = { labels: { type: "string[]", default: "urgent" } })),
+    undefined,
+    "manifest.config.labels.default",
+  ),
+  securityCase("secret config field with a default", "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
+    manifestCase(context, slug, (manifest) => (manifest["config"] = { apiToken: { type: "string", secret: true, default: "s3cret" } })),
+    undefined,
+    "manifest.config.apiToken.default",
+  ),
+  ...[
+    ["*.com", "a wildcard over a top-level domain"],
+    ["localhost", "localhost"],
+    ["api.localhost:8080", "a localhost subdomain"],
+    ["127.0.0.1", "a loopback address"],
+    ["10.0.0.1", "a private address"],
+    ["169.254.169.254", "the metadata address"],
+    ["*.0.0.1", "a wildcard over IP addresses"],
+    ["2130706433", "a decimal IP address"],
+    ["0x7f000001", "a hexadecimal IP address"],
+  ].map(([host, label]) =>
+    securityCase(`network host is ${label as string}`, "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
+      manifestCase(context, slug, (manifest) => (manifest["capabilities"] = { network: { hosts: ["api.example.com", host as string] } })),
+      undefined,
+      "manifest.capabilities.network.hosts.1",
+    ),
+  ),
   securityCase("module digest in upper case", "manifest", "ERR_MANIFEST_INVALID", (context, slug) =>
     manifestCase(context, slug, (manifest) => {
       const modules = manifest["modules"] as Record<string, { sha256: string; size: number }>;
@@ -433,6 +465,7 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
     manifestCase(context, slug, (manifest) => (manifest["hostRange"] = Array.from({ length: 30 }, () => ">=0.1.0").join(" "))),
   ),
   securityCase("hostRange not a range", "version", "ERR_MANIFEST_INVALID", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["hostRange"] = "latest"))),
+  securityCase("hostRange empty", "version", "ERR_MANIFEST_INVALID", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["hostRange"] = "")), undefined, "manifest.hostRange"),
   securityCase("hostRange excludes the host", "version", "ERR_HOST_RANGE_UNSATISFIED", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["hostRange"] = ">=9.0.0"))),
 
   // Module names, which become keys of the loaded Worker's module map.
@@ -461,6 +494,14 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
   securityCase("unlisted module added", "modules", "ERR_MODULE_UNDECLARED", (context, slug) => packageCase(context, slug, (pkg) => ({ ...pkg, modules: { ...pkg.modules, "extra.js": "export {};" } }))),
   securityCase("unlisted module with a parent path", "modules", "ERR_MODULE_UNDECLARED", (context, slug) =>
     packageCase(context, slug, (pkg) => ({ ...pkg, modules: { ...pkg.modules, "../../etc/passwd.js": "export {};" } })),
+  ),
+  securityCase("module size differs from the signed size", "modules", "ERR_MODULE_DIGEST_MISMATCH", (context, slug) =>
+    manifestCase(context, slug, (manifest) => {
+      const modules = manifest["modules"] as Record<string, { sha256: string; size: number }>;
+      (modules["index.js"] as { size: number }).size += 1;
+    }),
+    undefined,
+    "manifest.modules.index.js.size",
   ),
   securityCase("module changed after signing", "modules", "ERR_MODULE_DIGEST_MISMATCH", (context, slug) =>
     packageCase(context, slug, (pkg) => ({ ...pkg, modules: { "index.js": `${pkg.modules["index.js"] ?? ""}\nglobalThis.injected = true;\n` } })),

@@ -35,8 +35,24 @@ export function issueToError(issues: readonly v.BaseIssue<unknown>[], options: I
   }
 
   const quote = options.quoteReceived ?? true;
-  const received = quote && issue.received.length <= 80 ? ` (received ${issue.received})` : "";
+  const shown = quote ? receivedValue(issue) : undefined;
+  const received = shown !== undefined && shown.length <= 80 ? ` (received ${shown})` : "";
   return new BerthError(options.code, `${path} ${describe(issue)}${received}`, { path });
+}
+
+/**
+ * Formats the value at the issue's path. A check forwarded from an object to one
+ * of its keys carries the whole object as its input, so the path's last item
+ * holds the value the message is about.
+ */
+function receivedValue(issue: v.BaseIssue<unknown>): string | undefined {
+  const last = issue.path?.[issue.path.length - 1];
+  const value: unknown = last === undefined ? issue.input : last.value;
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "an array";
+  if (value === null || typeof value !== "object") return String(value);
+  return "an object";
 }
 
 function describe(issue: v.BaseIssue<unknown>): string {

@@ -17,6 +17,7 @@ import {
   IDENTIFIER,
   PLUGIN_NAME,
   RESERVED_METHODS,
+  forbiddenHostReason,
   isModuleName,
 } from "./names.ts";
 
@@ -56,6 +57,8 @@ export const versionSchema = v.pipe(
 export const rangeSchema = v.pipe(
   v.string(),
   v.maxLength(LIMITS.range, `must be at most ${LIMITS.range} characters`),
+  // semver reads "" as "*", which would silently claim every host version.
+  v.check((value) => value.trim() !== "", "must not be empty; write the supported host versions as a range such as ^0.1.0"),
   v.check((value) => !value.includes("+"), "must not carry build metadata (+...); semver ignores it in ranges"),
   v.check((value) => value.length > LIMITS.range || semver.validRange(value) !== null, "must be a valid semver range such as ^0.1.0"),
 );
@@ -85,6 +88,11 @@ const hostPattern = v.pipe(
   v.string(),
   v.maxLength(261),
   v.regex(HOST_PATTERN, "must be a lower-case host name, optionally with a *. prefix and a :port"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !HOST_PATTERN.test(dataset.value)) return;
+    const reason = forbiddenHostReason(dataset.value);
+    if (reason !== undefined) addIssue({ message: reason });
+  }),
 );
 
 /** What a plugin asks for one capability; `hosts` applies to `network` only. */
@@ -103,14 +111,33 @@ const hookSubscription = v.strictObject({
   ),
 });
 
-const configField = v.strictObject({
-  type: v.picklist(["string", "number", "boolean", "string[]"], "must be string, number, boolean or string[]"),
-  description: v.optional(text),
-  required: v.optional(v.boolean()),
-  default: v.optional(v.union([v.string(), v.number(), v.boolean(), v.array(v.string())])),
-  /** A secret is never returned by the API and is masked in the installation's log. */
-  secret: v.optional(v.boolean()),
-});
+const configField = v.pipe(
+  v.strictObject({
+    type: v.picklist(["string", "number", "boolean", "string[]"], "must be string, number, boolean or string[]"),
+    description: v.optional(text),
+    required: v.optional(v.boolean()),
+    default: v.optional(v.union([v.string(), v.number(), v.boolean(), v.array(v.string())])),
+    /** A secret is never returned by the API and is masked in the installation's log. */
+    secret: v.optional(v.boolean()),
+  }),
+  v.forward(
+    v.check(
+      (field) => field.default === undefined || defaultMatchesType(field.default, field.type),
+      (issue) => `must be of the field's type, ${(issue.input as { type: string }).type}`,
+    ),
+    ["default"],
+  ),
+  // Anyone who can read the package can read its signed manifest.
+  v.forward(
+    v.check((field) => field.secret !== true || field.default === undefined, "must be left out for a secret field, because the signed manifest is readable by anyone with the package"),
+    ["default"],
+  ),
+);
+
+function defaultMatchesType(value: string | number | boolean | string[], type: "string" | "number" | "boolean" | "string[]"): boolean {
+  if (type === "string[]") return Array.isArray(value);
+  return typeof value === type;
+}
 
 const boundedRecord = <K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V) =>
   v.pipe(

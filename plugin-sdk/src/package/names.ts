@@ -30,6 +30,36 @@ export const HOST_PATTERN =
   /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$/;
 
 /**
+ * Returns why a network host pattern (already matching {@link HOST_PATTERN}) must
+ * not be requested or granted, or `undefined` when it may be. Rejected: IP
+ * literals, `localhost` and its subdomains, and a wildcard over a single label
+ * such as `*.com`, because a plugin must never reach loopback, private or cloud
+ * metadata addresses (169.254.169.254) or every site under a top-level domain.
+ */
+export function forbiddenHostReason(pattern: string): string | undefined {
+  const host = pattern.replace(/:\d+$/, "");
+  const wildcard = host.startsWith("*.");
+  const name = wildcard ? host.slice(2) : host;
+  const labels = name.split(".");
+  const last = labels[labels.length - 1] ?? "";
+
+  // The URL standard parses a host whose last label is a decimal or 0x number as
+  // IPv4, so 2130706433 and 0x7f000001 are 127.0.0.1 just as *.0.0.1 covers it.
+  if (/^\d+$/.test(last) || /^0x[0-9a-f]*$/.test(last)) {
+    return "must be a DNS name, not an IP address; a plugin may not reach addresses by number";
+  }
+  if (name === "localhost" || name.endsWith(".localhost")) {
+    return "must not be localhost; a plugin may not reach the host's loopback interface";
+  }
+  // NOTE: only single-label suffixes are caught; without the Public Suffix List
+  // a wildcard such as *.co.uk still passes.
+  if (wildcard && labels.length === 1) {
+    return `must not be a wildcard over a whole top-level domain (*.${name}); list the hosts under one domain, such as *.example.${name}`;
+  }
+  return undefined;
+}
+
+/**
  * Method names the host never calls on a plugin entrypoint: the runtime's own
  * handlers, `then` (a stub with `then` would be awaited as a thenable) and the
  * properties every object inherits.

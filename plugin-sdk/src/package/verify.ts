@@ -333,7 +333,7 @@ function joseToBerth(error: unknown): BerthError {
   });
 }
 
-/** Checks that the package holds exactly the modules the manifest lists, with matching digests. */
+/** Checks that the package holds exactly the modules the manifest lists, with matching digests and sizes. */
 export async function checkModules(manifest: Manifest, modules: Record<string, string>): Promise<void> {
   for (const name of Object.keys(manifest.modules)) {
     if (!Object.hasOwn(modules, name)) {
@@ -356,6 +356,12 @@ export async function checkModules(manifest: Manifest, modules: Record<string, s
       throw new BerthError("ERR_MODULE_DIGEST_MISMATCH", `module ${JSON.stringify(name)} does not match its signed SHA-256 digest; rebuild and sign again`, {
         path: `package.modules.${name}`,
       });
+    }
+    // The digest matches, so the source is what was signed and the declared size is wrong.
+    const size = utf8Length(modules[name] ?? "");
+    if (size !== entry.size) {
+      const path = `manifest.modules.${name}.size`;
+      throw new BerthError("ERR_MODULE_DIGEST_MISMATCH", `${path} is ${entry.size}, but module ${JSON.stringify(name)} is ${size} bytes; rebuild and sign again`, { path });
     }
   }
 }
