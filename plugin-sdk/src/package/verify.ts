@@ -1,6 +1,7 @@
 /**
  * The one verifier of Berth packages, run by the host at publish and install and by
- * `berth verify` offline, so both give the same verdict and code.
+ * `berth verify` offline, so both give the same verdict and code. Checks that need
+ * the host's hook points, capabilities, runtime or registry run only on the host.
  *
  * @module
  */
