@@ -21,6 +21,8 @@ let server: Server;
 let host: string;
 let handler: Handler;
 let requests: Recorded[];
+/** The Authorization header of the last request, kept apart so `requests` stays comparable. */
+let lastAuthorization: string | undefined;
 let temp: { dir: string; remove: () => Promise<void> };
 
 const PACKAGE = { manifest: "header.payload.signature", modules: { "index.js": "export {};" } };
@@ -45,6 +47,7 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     void readBody(request).then((body) => {
       const recorded = { method: request.method ?? "", url: request.url ?? "", body };
+      lastAuthorization = request.headers.authorization;
       requests.push(recorded);
       reply(response, handler(recorded));
     });
@@ -103,6 +106,24 @@ describe("berth publish", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^counter@1\.2\.0 was already published to .* with the same content; the host replaced its stored signature with this newer one\n/);
     expect(result.stdout).not.toContain("nothing changed");
+  });
+
+  it("publish treats an empty BERTH_TOKEN as none", async () => {
+    handler = () => ({ status: 201, body: { published: { name: "counter", version: "1.2.0", digest: "ab".repeat(32), created: true } } });
+
+    const result = await runBerth(["publish", "plugin.berth.json", "--host", host], { cwd: temp.dir, env: { BERTH_TOKEN: "" } });
+
+    expect(result.code).toBe(0);
+    expect(lastAuthorization).toBeUndefined();
+  });
+
+  it("publish sends a set BERTH_TOKEN", async () => {
+    handler = () => ({ status: 201, body: { published: { name: "counter", version: "1.2.0", digest: "ab".repeat(32), created: true } } });
+
+    const result = await runBerth(["publish", "plugin.berth.json", "--host", host], { cwd: temp.dir, env: { BERTH_TOKEN: "t0ken" } });
+
+    expect(result.code).toBe(0);
+    expect(lastAuthorization).toBe("Bearer t0ken");
   });
 
   it("publish reports the host's error", async () => {

@@ -74,6 +74,16 @@ describe("berth resign", () => {
     expect(newClaims.iat).toBeGreaterThan(oldClaims.iat ?? 0);
   });
 
+  it("reports an --out folder that does not exist", async () => {
+    await writePackage("missing-out.berth.json", "resign-missing-out");
+
+    const result = await berth("resign", "missing-out.berth.json", "--key", "main.private.json", "--out", "missing/x.berth.json");
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe("error ERR_CLI_USAGE: cannot write missing/x.berth.json: the folder missing does not exist; create it or pass another --out file\n");
+  });
+
   it("prints the same content digest for every signature", async () => {
     await writePackage("digest.berth.json", "resign-digest");
 

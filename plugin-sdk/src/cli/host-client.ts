@@ -31,7 +31,9 @@ export interface HostConnection {
 
 /** Returns the connection for `--host` and `--token`. Raises `ERR_CLI_USAGE` for a bad URL. */
 export function connectHost(options: { host: string; token?: string }): HostConnection {
-  return { url: parseHostUrl(options.host), token: options.token };
+  // An empty BERTH_TOKEN (as `BERTH_TOKEN= berth ...` sets it) means no token, not an empty one.
+  const token = options.token === undefined || options.token.trim() === "" ? undefined : options.token;
+  return { url: parseHostUrl(options.host), token };
 }
 
 /** Parses a `--host` value. Raises `ERR_CLI_USAGE` for anything but an http or https URL. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 
 import { InvalidArgumentError, type Command } from "commander";
 import { decodeJwt } from "jose";
@@ -19,6 +20,7 @@ import { issueToError } from "../package/issues.ts";
 import { manifestSchema, type Manifest } from "../package/manifest.ts";
 import { signManifest } from "../package/sign.ts";
 import { checkModules, parsePackage, type Package } from "../package/verify.ts";
+import { usageError } from "./errors.ts";
 import { DEFAULT_HOST } from "./host-client.ts";
 import { displayPath, isoTime, print } from "./output.ts";
 import { MAX_EXPIRY_DAYS } from "./sign.ts";
@@ -67,7 +69,10 @@ async function resignPackage(file: string, options: ResignCommandOptions): Promi
   // The claim is signed exactly as it was, so the new token carries the same manifest JSON.
   const token = await signManifest(claim as Manifest, key, expiresInSeconds === undefined ? { now } : { now, expiresInSeconds });
   const out = options.out ?? file;
-  await writeFile(out, `${JSON.stringify({ manifest: token, modules: pkg.modules } satisfies Package)}\n`);
+  await writeFile(out, `${JSON.stringify({ manifest: token, modules: pkg.modules } satisfies Package)}\n`).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT" && error.code !== "ENOTDIR") throw error;
+    throw usageError(`cannot write ${displayPath(out)}: the folder ${displayPath(dirname(out))} does not exist; create it or pass another --out file`);
+  });
 
   const issuedAt = Math.floor(now.getTime() / 1000);
   print(

@@ -22,6 +22,15 @@ export function issueToError(issues: readonly v.BaseIssue<unknown>[], options: I
   const issue = issues[0];
   if (issue === undefined) return new BerthError(options.code, `${options.prefix} is invalid`, { path: options.prefix });
 
+  // valibot checks an array against an object schema key by key, so `[]` would
+  // read as a missing key. Report the array itself instead.
+  const items = issue.path ?? [];
+  const arrayIndex = items.findIndex((item) => item.type === "object" && Array.isArray(item.input));
+  if (arrayIndex !== -1) {
+    const arrayPath = [options.prefix, ...items.slice(0, arrayIndex).map((item) => String(item.key))].join(".");
+    return new BerthError(options.code, `${arrayPath} must be an object, not an array`, { path: arrayPath });
+  }
+
   const dotPath = v.getDotPath(issue);
   const path = dotPath === null ? options.prefix : `${options.prefix}.${dotPath}`;
 
@@ -58,6 +67,42 @@ function receivedValue(issue: v.BaseIssue<unknown>): string | undefined {
 function describe(issue: v.BaseIssue<unknown>): string {
   // Our own schema messages start with "must"; valibot's defaults read "Invalid type: ...".
   if (issue.message.startsWith("must")) return issue.message;
-  if (issue.received === "undefined") return `is missing; expected ${issue.expected ?? "a value"}`;
-  return `must be ${issue.expected ?? "valid"}`;
+  if (issue.received === "undefined") {
+    // For a missing key valibot's expected value is only the quoted key name.
+    return issue.expected === null || issue.expected.startsWith('"') ? "is missing" : `is missing; expected ${typeName(issue.expected)}`;
+  }
+  const length = describeLength(issue);
+  if (length !== undefined) return length;
+  return `must be ${typeName(issue.expected)}`;
+}
+
+/** Words valibot's expected type names, such as `Object` or `"a" | "b"`, for a message. */
+function typeName(expected: string | null): string {
+  switch (expected) {
+    case null:
+      return "valid";
+    case "Object":
+      return "an object";
+    case "Array":
+      return "an array";
+    case "string":
+    case "number":
+    case "boolean":
+      return `a ${expected}`;
+    default:
+      return expected;
+  }
+}
+
+/** Words a failed `minLength` or `maxLength` as "at least 1 character" or "at most 16 items". */
+function describeLength(issue: v.BaseIssue<unknown>): string | undefined {
+  if (issue.type !== "min_length" && issue.type !== "max_length") return undefined;
+  const requirement = (issue as v.BaseIssue<unknown> & { requirement?: unknown }).requirement;
+  if (typeof requirement !== "number") return undefined;
+
+  const last = issue.path?.[issue.path.length - 1];
+  const value: unknown = last === undefined ? issue.input : last.value;
+  const noun = typeof value === "string" ? "character" : "item";
+  const bound = issue.type === "min_length" ? "at least" : "at most";
+  return `must have ${bound} ${requirement} ${noun}${requirement === 1 ? "" : "s"}`;
 }
