@@ -76,7 +76,7 @@ function describe(issue: v.BaseIssue<unknown>): string {
   return `must be ${typeName(issue.expected)}`;
 }
 
-/** Words valibot's expected type names, such as `Object` or `"a" | "b"`, for a message. */
+/** Turns valibot's expected type name, such as `Object`, into message text such as "an object". */
 function typeName(expected: string | null): string {
   switch (expected) {
     case null:
@@ -94,7 +94,7 @@ function typeName(expected: string | null): string {
   }
 }
 
-/** Words a failed `minLength` or `maxLength` as "at least 1 character" or "at most 16 items". */
+/** Describes a failed `minLength` or `maxLength` as "must have at least 1 character" or "... at most 16 items". */
 function describeLength(issue: v.BaseIssue<unknown>): string | undefined {
   if (issue.type !== "min_length" && issue.type !== "max_length") return undefined;
   const requirement = (issue as v.BaseIssue<unknown> & { requirement?: unknown }).requirement;
