@@ -9,6 +9,7 @@ import {
   hook,
   install,
   logMessages,
+  makePackage,
   patchInstallation,
   pluginSource,
   publishPlugin,
@@ -186,5 +187,33 @@ describe("request bodies", () => {
 
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe("ERR_REQUEST_TOO_LARGE");
+  });
+});
+
+describe("network grants to internal addresses", () => {
+  // The manifest cannot request these hosts, and a grant must be covered by the
+  // request, so no grant reaches them either.
+  it.each(["127.0.0.1", "169.254.169.254", "localhost", "10.0.0.1"])("rejects a grant of %s", async (address) => {
+    const tenant = uniqueTenant("grant-internal");
+    await publishPlugin({ name: "grant-internal", source: pluginSource({ Hooks: "async sent() {}" }), capabilities: { network: { hosts: ["*.example.test"] } }, hooks: { "ticket.created": hook("sent") } });
+
+    const response = await api("POST", `/v1/tenants/${tenant}/installations`, { name: "grant-internal", grants: { network: { hosts: [address] } } });
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("ERR_GRANT_WIDER_THAN_REQUEST");
+    expect(response.body.error.message).toContain(address);
+  });
+
+  it("rejects a manifest that requests the metadata address", async () => {
+    const response = await api(
+      "POST",
+      "/v1/plugins",
+      await makePackage({ name: "request-metadata", source: pluginSource({ Hooks: "async sent() {}" }), capabilities: { network: { hosts: ["169.254.169.254"] } }, hooks: { "ticket.created": hook("sent") } }),
+    );
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("ERR_MANIFEST_INVALID");
+    expect(response.body.error.path).toBe("manifest.capabilities.network.hosts.0");
+    expect(response.body.error.message).toContain("not an IP address");
   });
 });
