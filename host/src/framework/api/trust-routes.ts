@@ -19,6 +19,7 @@ import type { PackageRecord } from "../registry/registry-object.ts";
 import type { KeyView } from "../registry/trust-keys.ts";
 import { unwrap, type Result } from "../rpc.ts";
 import { requireRole } from "./auth.ts";
+import { escapeControlCharacters } from "../tenants/log-text.ts";
 import { jsonResponse, parseInput, readJson } from "./http.ts";
 import { MAX_BODY_BYTES, pathParam, principalOf, type ApiRouter } from "./routes.ts";
 
@@ -71,7 +72,7 @@ export function registerTrustRoutes(router: ApiRouter, host: Host): void {
 
     const added = (await registryStub(env).addKey([...host.configuredKeys(env)], key)) as Result<{ key: KeyView; created: boolean }>;
     const { key: stored, created } = unwrap(added);
-    if (created) console.log(`berth audit: ${principal.sub} added key ${stored.kid} of publisher ${stored.publisher}`);
+    if (created) console.log(`berth audit: ${escapeControlCharacters(principal.sub)} added key ${stored.kid} of publisher ${stored.publisher}`);
     return jsonResponse({ key: stored, created }, created ? 201 : 200);
   });
 
@@ -82,7 +83,7 @@ export function registerTrustRoutes(router: ApiRouter, host: Host): void {
     const body = parseInput(retireBody, await readOptionalJson(request), "body");
 
     const key = unwrap((await registryStub(env).retireKey([...host.configuredKeys(env)], kid, body.notAfter)) as Result<KeyView>);
-    console.log(`berth audit: ${principal.sub} retired key ${kid} of publisher ${key.publisher}`);
+    console.log(`berth audit: ${escapeControlCharacters(principal.sub)} retired key ${kid} of publisher ${key.publisher}`);
     return jsonResponse({ key });
   });
 
@@ -94,7 +95,7 @@ export function registerTrustRoutes(router: ApiRouter, host: Host): void {
 
     const revoked = (await registryStub(env).revokeKey([...host.configuredKeys(env)], kid, reason)) as Result<{ value: KeyView; targets: DeploymentTarget[] }>;
     const { value: key, targets } = unwrap(revoked);
-    console.log(`berth audit: ${principal.sub} revoked key ${kid} of publisher ${key.publisher}: ${key.revokedReason ?? reason}`);
+    console.log(`berth audit: ${escapeControlCharacters(principal.sub)} revoked key ${kid} of publisher ${key.publisher}: ${escapeControlCharacters(key.revokedReason ?? reason)}`);
     const installations = await blockEverywhere(env, targets, {
       code: "ERR_TRUST_KEY_REVOKED",
       message: `key "${kid}" of publisher "${key.publisher}" was revoked: ${key.revokedReason ?? reason}`,
@@ -113,7 +114,7 @@ export function registerTrustRoutes(router: ApiRouter, host: Host): void {
     const yanked = (await registryStub(env).yank(name, version, reason)) as Result<{ value: PackageRecord; targets: DeploymentTarget[] }>;
     const { value: record, targets } = unwrap(yanked);
     const yankReason = record.yanked?.reason ?? reason;
-    console.log(`berth audit: ${principal.sub} yanked ${name}@${version}: ${yankReason}`);
+    console.log(`berth audit: ${escapeControlCharacters(principal.sub)} yanked ${name}@${version}: ${escapeControlCharacters(yankReason)}`);
     const installations = await blockEverywhere(env, targets, {
       code: "ERR_PACKAGE_YANKED",
       message: `${name}@${version} was yanked: ${yankReason}`,

@@ -12,6 +12,7 @@ import { tenantStub } from "../capabilities/entrypoints.ts";
 import type { BerthEnv } from "../env.ts";
 import { describeError } from "../util.ts";
 import type { DeploymentTarget } from "./deployments.ts";
+import { escapeControlCharacters } from "../tenants/log-text.ts";
 
 /** Tenant calls in flight at once during a fan-out. */
 const FAN_OUT_CONCURRENCY = 8;
@@ -46,7 +47,7 @@ export async function blockEverywhere(env: BerthEnv, targets: readonly Deploymen
             const disabled = await tenantStub(env, target.tenant).blockInstallation(target.name, target.version, reason);
             return { ...target, outcome: disabled ? "disabled" : "unchanged" };
           } catch (error) {
-            console.error(`berth registry: could not disable ${target.name}@${target.version} in tenant ${target.tenant} after ${reason.during}: ${describeError(error)}`);
+            console.error(`berth registry: could not disable ${target.name}@${target.version} in tenant ${target.tenant} after ${reason.during}: ${escapeControlCharacters(describeError(error))}`);
             return { ...target, outcome: "failed" };
           }
         }),

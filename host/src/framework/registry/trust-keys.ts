@@ -7,6 +7,7 @@
  */
 import { BerthError } from "@berth/plugin-sdk/errors";
 import { canonicalJson, keyMaterial, keyStatus, type KeyStatus, type TrustedKey } from "@berth/plugin-sdk/package";
+import { escapeControlCharacters } from "../tenants/log-text.ts";
 
 /** Origin of a stored key: the host configuration or an operator's request. */
 export type KeySource = "config" | "api";
@@ -148,7 +149,7 @@ export class TrustKeyTable {
         this.add(key, "config", now);
       } catch (error) {
         if (!(error instanceof BerthError)) throw error;
-        console.warn(`berth registry: configured key ${key.kid} was not stored: ${error.message}`);
+        console.warn(`berth registry: configured key ${key.kid} was not stored: ${escapeControlCharacters(error.message)}`);
       }
     }
     this.#sql.exec("INSERT OR REPLACE INTO trust_seed VALUES (1, ?)", text);
