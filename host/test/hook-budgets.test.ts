@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 
 import committedCatalogue from "../../manifests/help-desk.hook-points.json";
+import committedProfile from "../../manifests/help-desk.host-profile.json";
+import { hostProfile } from "../src/framework/index.ts";
+import { helpDesk } from "../src/demo/host.ts";
 import { api, createTicket, install, makePackage, publish, uniqueTenant } from "./helpers/api.ts";
 
 describe("event fan-out", () => {
@@ -135,5 +138,10 @@ describe("GET /v1/hook-points", () => {
 
     // When this fails, refresh manifests/help-desk.hook-points.json from the host and rerun berth types.
     expect(response.body).toEqual(committedCatalogue);
+  });
+
+  it("matches the committed host profile that berth verify reads", () => {
+    // When this fails, update manifests/help-desk.host-profile.json to this value.
+    expect(hostProfile(helpDesk)).toEqual(committedProfile);
   });
 });

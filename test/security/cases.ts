@@ -5,9 +5,10 @@
  * against `berth verify` as a process in Node (`verify-parity.test.ts`), so both
  * must give the same verdict and code.
  *
- * A case with `hostOnly` needs state or checks only the host has: the HTTP body
- * limits, the host's capabilities, hook points and runtime, or the registry's
- * held versions and yanks. Its `hostOnly` text says which.
+ * A case with `hostOnly` needs state only the host has: the HTTP body limits, or
+ * the registry's held versions and yanks. Its `hostOnly` text says which. The
+ * host's capabilities, hook points and runtime date reach `berth verify` through
+ * the host profile (`--profile`).
  *
  * Plain TypeScript on jose and WebCrypto, so it runs in Node and in workerd.
  *
@@ -507,10 +508,10 @@ export const SECURITY_CASES: readonly SecurityCase[] = [
     packageCase(context, slug, (pkg) => ({ ...pkg, modules: { "index.js": `${pkg.modules["index.js"] ?? ""}\nglobalThis.injected = true;\n` } })),
   ),
 
-  // Checks that need the host's own state.
-  securityCase("unknown capability", "host", "ERR_MANIFEST_UNKNOWN_CAPABILITY", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["capabilities"] = { "payroll:write": {} })), "the host's capability catalogue"),
-  securityCase("unknown hook point", "host", "ERR_MANIFEST_UNKNOWN_HOOK", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["hooks"] = { "invoice.paid": HOOK })), "the host's hook points"),
-  securityCase("compatibility date newer than the runtime", "host", "ERR_MANIFEST_INVALID", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["compatibilityDate"] = "2099-01-01")), "the host's runtime"),
+  // Checks against the host's profile, then checks that need the registry's state.
+  securityCase("unknown capability", "host", "ERR_MANIFEST_UNKNOWN_CAPABILITY", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["capabilities"] = { "payroll:write": {} }))),
+  securityCase("unknown hook point", "host", "ERR_MANIFEST_UNKNOWN_HOOK", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["hooks"] = { "invoice.paid": HOOK }))),
+  securityCase("compatibility date newer than the runtime", "host", "ERR_MANIFEST_INVALID", (context, slug) => manifestCase(context, slug, (manifest) => (manifest["compatibilityDate"] = "2099-01-01"))),
   securityCase("different content under a held version", "registry", "ERR_REGISTRY_VERSION_CONFLICT", async (context) => {
     const source = moduleSource("canary, changed");
     const manifest = { ...(await baseManifest("sec-canary", source)), description: "not the published content" };

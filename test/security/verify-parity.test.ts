@@ -20,6 +20,9 @@ import {
   type SecurityCase,
 } from "./cases.ts";
 
+/** The demo host's profile, so the host's manifest checks run offline too. */
+const PROFILE = join(import.meta.dirname, "../../manifests/help-desk.host-profile.json");
+
 /** CLI processes run at once. */
 const CONCURRENCY = 6;
 
@@ -29,7 +32,7 @@ let temp: { dir: string; remove: () => Promise<void> };
 let context: CaseContext;
 
 function verify(file: string): Promise<RunResult> {
-  return runBerth(["verify", file, "--trust", "trust.json", "--host-version", HOST_VERSION], { cwd: temp.dir });
+  return runBerth(["verify", file, "--trust", "trust.json", "--host-version", HOST_VERSION, "--profile", PROFILE], { cwd: temp.dir });
 }
 
 async function runCase(entry: SecurityCase, index: number): Promise<void> {

@@ -4,7 +4,7 @@
  * @module
  */
 import { BerthError } from "@berth/plugin-sdk/errors";
-import { createTrustStore, type Manifest, type TrustedKey } from "@berth/plugin-sdk/package";
+import { checkManifestForProfile, createTrustStore, type HostProfile, type Manifest, type TrustedKey } from "@berth/plugin-sdk/package";
 import type { JSONWebKeySet } from "jose";
 import semver from "semver";
 
@@ -143,27 +143,19 @@ function parseKeyList(text: string, variable = "BERTH_TRUSTED_KEYS"): unknown[] 
  * `ERR_MANIFEST_INVALID`.
  */
 export function checkManifestForHost(manifest: Manifest, host: Host): void {
-  for (const name of Object.keys(manifest.capabilities)) {
-    if (!host.capabilities.has(name)) {
-      throw new BerthError(
-        "ERR_MANIFEST_UNKNOWN_CAPABILITY",
-        `manifest.capabilities.${name}: this host offers no capability "${name}"; see GET /v1/capabilities`,
-        { path: `manifest.capabilities.${name}` },
-      );
-    }
-  }
-  for (const name of Object.keys(manifest.hooks)) {
-    if (!host.hookPoints.has(name)) {
-      throw new BerthError("ERR_MANIFEST_UNKNOWN_HOOK", `manifest.hooks.${name}: this host declares no hook point "${name}"; see GET /v1/hook-points`, {
-        path: `manifest.hooks.${name}`,
-      });
-    }
-  }
-  if (manifest.compatibilityDate > host.maxCompatibilityDate) {
-    throw new BerthError(
-      "ERR_MANIFEST_INVALID",
-      `manifest.compatibilityDate ${manifest.compatibilityDate} is newer than this host's runtime supports (${host.maxCompatibilityDate})`,
-      { path: "manifest.compatibilityDate" },
-    );
-  }
+  checkManifestForProfile(manifest, hostProfile(host));
+}
+
+/**
+ * Returns the host's profile: its version, newest compatibility date, hook point
+ * names and capability names. `berth verify --profile` checks manifests against
+ * a saved copy exactly as the host does.
+ */
+export function hostProfile(host: Host): HostProfile {
+  return {
+    version: host.version,
+    maxCompatibilityDate: host.maxCompatibilityDate,
+    hookPoints: [...host.hookPoints.keys()],
+    capabilities: [...host.capabilities.keys()],
+  };
 }

@@ -12,7 +12,7 @@ export { BerthEgress, BerthLogTail, BerthStorage, CapabilityEntrypoint, tenantSt
 export type { Grants } from "./capabilities/grants.ts";
 export type { CapabilityProps } from "./capabilities/props.ts";
 export type { BerthEnv } from "./env.ts";
-export { defineHost, type Host, type HostOptions } from "./host.ts";
+export { defineHost, hostProfile, type Host, type HostOptions } from "./host.ts";
 export { MAX_IN_FLIGHT, type CallRecord, type CollectOutcome, type DecisionOutcome, type EventOutcome, type FilterOutcome, type OutcomeOf } from "./hooks/dispatch.ts";
 export {
   DEFAULT_HOOK_TIMEOUT_MS,

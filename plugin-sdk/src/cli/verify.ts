@@ -1,6 +1,7 @@
 /**
  * `berth verify`: checks a package offline with the verifier the host runs, so
- * it gives the same verdict and error code the host would.
+ * it gives the same verdict and error code the host would. With `--profile` it
+ * also runs the host's checks of hook points, capabilities and compatibility date.
  *
  * @module
  */
@@ -11,13 +12,16 @@ import semver from "semver";
 
 import { BerthError } from "../errors.ts";
 import { createTrustStore } from "../package/trust.ts";
+import { checkManifestForProfile, parseHostProfile, type HostProfile } from "../package/host-profile.ts";
 import { verifyPackage } from "../package/verify.ts";
+import { CliError } from "./errors.ts";
 import { displayPath, isoTime, print, SDK_VERSION } from "./output.ts";
 import { PACKAGE_ARGUMENT_HELP, readPackageArgument } from "./package-file.ts";
 
 interface VerifyCommandOptions {
   trust: string[];
-  hostVersion: string;
+  hostVersion?: string;
+  profile?: string;
 }
 
 /** Registers `berth verify`. */
@@ -31,7 +35,8 @@ export function registerVerify(program: Command): void {
       "trusted keys: a JSON array of trusted-key entries, or one entry such as a .public.json from berth keygen; repeat to add files",
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .option("--host-version <version>", "host version to check the manifest's hostRange against; defaults to this SDK's version", parseVersion, SDK_VERSION)
+    .option("--host-version <version>", "host version to check the manifest's hostRange against; defaults to the profile's version, else this SDK's version", parseVersion)
+    .option("--profile <file>", "host profile (hook points, capabilities, newest compatibility date) to run the host's own manifest checks offline, such as manifests/help-desk.host-profile.json")
     .action(async (target: string, options: VerifyCommandOptions) => {
       await verifyTarget(target, options);
     });
@@ -42,9 +47,13 @@ async function verifyTarget(target: string, options: VerifyCommandOptions): Prom
   for (const file of options.trust) keys.push(...(await readTrustFile(file)));
   const trust = createTrustStore(keys);
 
+  const profile = options.profile === undefined ? undefined : await readProfile(options.profile);
+  const hostVersion = options.hostVersion ?? profile?.version ?? SDK_VERSION;
+
   const { path, json } = await readPackageArgument(target);
-  const verified = await verifyPackage(json, { trust, hostVersion: options.hostVersion });
+  const verified = await verifyPackage(json, { trust, hostVersion });
   const { manifest } = verified;
+  if (profile !== undefined) checkManifestForProfile(manifest, profile);
 
   const modules = Object.entries(manifest.modules).map(
     ([name, entry]) => `  module   ${name}  ${entry.size} bytes  sha256 ${entry.sha256}`,
@@ -55,9 +64,23 @@ async function verifyTarget(target: string, options: VerifyCommandOptions): Prom
     `  key      ${verified.kid}`,
     `  digest   sha256 ${verified.digest}`,
     ...modules,
-    `  host     ${options.hostVersion} is in hostRange ${manifest.hostRange}`,
+    `  host     ${hostVersion} is in hostRange ${manifest.hostRange}`,
+    profile === undefined
+      ? "  profile  none given: hook points, capabilities and the compatibility date were not checked against a host"
+      : `  profile  ${displayPath(options.profile ?? "")}: hook points, capabilities and compatibility date fit`,
     `  signed   ${isoTime(verified.issuedAt)}, expires ${verified.expiresAt === undefined ? "never" : isoTime(verified.expiresAt)}`,
   );
+}
+
+/** Reads a host profile file. Raises `ERR_CLI_USAGE` when it cannot be read, `ERR_REQUEST_INVALID` when it is malformed. */
+async function readProfile(path: string): Promise<HostProfile> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new CliError("ERR_CLI_USAGE", `cannot read the host profile ${path} as JSON; ask the host operator for it`, { cause: error });
+  }
+  return parseHostProfile(json);
 }
 
 function parseVersion(value: string): string {

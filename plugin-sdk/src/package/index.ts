@@ -4,6 +4,7 @@
  * @module
  */
 export { canonicalJson, contentDigest, sha256Hex, utf8Length } from "./digest.ts";
+export { checkManifestForProfile, hostProfileSchema, parseHostProfile, type HostProfile } from "./host-profile.ts";
 export { issueToError } from "./issues.ts";
 export { LIMITS } from "./limits.ts";
 export {
