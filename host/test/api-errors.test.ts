@@ -187,3 +187,20 @@ describe("installation routes", () => {
     expect(again.body.error.path).toBe("name");
   });
 });
+
+describe("HEAD requests", () => {
+  it("answers health like GET without a body", async () => {
+    const response = await exports.default.fetch(new Request("http://host.test/v1/health", { method: "HEAD" }));
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(await response.text()).toBe("");
+  });
+
+  it("still needs a token on other routes", async () => {
+    const response = await exports.default.fetch(new Request("http://host.test/v1/plugins", { method: "HEAD" }));
+
+    expect(response.status).toBe(401);
+    expect(await response.text()).toBe("");
+  });
+});

@@ -252,13 +252,19 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
 
   return {
     async fetch(request, env, ctx) {
+      // HEAD answers as GET would, without the body (RFC 9110, section 9.3.2).
+      const head = request.method === "HEAD";
+      const routed = head ? new Request(request, { method: "GET" }) : request;
+
+      let response: Response;
       try {
         // Paths outside /v1 match no route at all, so the router resolves to undefined.
-        const response = (await router.fetch(request, env, ctx)) as Response | undefined;
-        return response ?? errorResponse(new BerthError("ERR_ROUTE_NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}; every route is under /v1, see docs/api.md`));
+        const answer = (await router.fetch(routed, env, ctx)) as Response | undefined;
+        response = answer ?? errorResponse(new BerthError("ERR_ROUTE_NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}; every route is under /v1, see docs/api.md`));
       } catch (error) {
-        return errorResponse(error);
+        response = errorResponse(error);
       }
+      return head ? new Response(null, { status: response.status, headers: response.headers }) : response;
     },
   };
 }
