@@ -6,8 +6,7 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import { createWriteStream, existsSync } from "node:fs";
 import { join } from "node:path";
 
-import { SignJWT, importJWK } from "jose";
-
+import { mintApiToken } from "../plugin-sdk/src/auth/token.ts";
 import { buildPlugin, readModules } from "../plugin-sdk/src/build/index.ts";
 
 const HOST = "127.0.0.1";
@@ -73,14 +72,7 @@ async function main() {
 /** Mints a 12-hour API token with the development auth key. */
 async function mintToken(claims, subject) {
   const jwk = JSON.parse(await readFile(AUTH_KEY_PATH, "utf8"));
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "Ed25519", kid: jwk.kid })
-    .setIssuer("berth")
-    .setAudience("berth-api")
-    .setSubject(subject)
-    .setIssuedAt()
-    .setExpirationTime("12h")
-    .sign(await importJWK(jwk, "Ed25519"));
+  return mintApiToken(jwk, claims, { subject, expiresIn: "12h" });
 }
 
 /**

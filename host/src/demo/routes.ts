@@ -6,7 +6,7 @@
 import type { IRequest } from "itty-router";
 import * as v from "valibot";
 
-import { MAX_BODY_BYTES, jsonResponse, parseInput, pathParam, readJson, tenantParam, tenantStub, unwrap, type ApiRouter, type BerthEnv } from "../framework/index.ts";
+import { MAX_BODY_BYTES, jsonResponse, parseInput, pathParam, readJson, readOptionalJson, tenantParam, tenantStub, unwrap, type ApiRouter, type BerthEnv } from "../framework/index.ts";
 import type { HelpDeskTenant } from "./help-desk-tenant.ts";
 import { closeRequestSchema, ticketDraftSchema } from "./tickets.ts";
 
@@ -38,8 +38,7 @@ export function registerTicketRoutes(router: ApiRouter): void {
     const stub = tenantOf(request, env);
     const id = parseInput(ticketId, pathParam(request, "id"), "params.id");
     // The reason is optional, so an empty body means no reason.
-    const empty = request.body === null || request.headers.get("content-length") === "0";
-    const body = parseInput(closeRequestSchema, empty ? {} : await readJson(request, MAX_BODY_BYTES), "body");
+    const body = parseInput(closeRequestSchema, await readOptionalJson(request, MAX_BODY_BYTES), "body");
     const result = unwrap(await stub.closeTicket(id, body.reason));
     return jsonResponse(result, result.decision.allowed ? 200 : 409);
   });

@@ -6,7 +6,7 @@
  */
 export { ROLES, TOKEN_AUDIENCE, TOKEN_ISSUER, requireRole, requireTenant, type Principal, type Role } from "./api/auth.ts";
 export { createApi, pathParam, principalOf, tenantParam, tenantSchema, MAX_BODY_BYTES, type ApiOptions, type ApiRouter } from "./api/routes.ts";
-export { errorResponse, jsonResponse, parseInput, readJson, statusFor } from "./api/http.ts";
+export { errorResponse, jsonResponse, parseInput, readJson, readOptionalJson, statusFor } from "./api/http.ts";
 export { NETWORK, STORAGE, defineCapability, hostMatches, type CapabilityDefinition } from "./capabilities/catalogue.ts";
 export { BerthEgress, BerthLogTail, BerthStorage, CapabilityEntrypoint, tenantStub } from "./capabilities/entrypoints.ts";
 export type { Grants } from "./capabilities/grants.ts";

@@ -3,8 +3,9 @@
  * packages with the test publisher's key.
  */
 import { env, exports } from "cloudflare:workers";
-import { SignJWT, importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
 
+import { mintApiToken, type TokenClaims } from "../../../plugin-sdk/src/auth/token.ts";
 import { sha256Hex, signManifest, type ManifestInput, type SigningKey } from "../../../plugin-sdk/src/package/index.ts";
 
 /** A response's status and parsed JSON body. */
@@ -13,20 +14,11 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-/** Claims of a test API token; see `host/src/framework/api/auth.ts`. */
-export type TokenClaims = { role: "operator" | "publisher" } | { role: "tenant-admin"; tenant: string };
+export type { TokenClaims };
 
 /** Mints an API bearer token with the development auth key, valid for one hour. */
 export async function mintToken(claims: TokenClaims, options: { expiresIn?: string; key?: JWK } = {}): Promise<string> {
-  const key = options.key ?? env.TEST_AUTH_KEY;
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: "Ed25519", kid: key.kid as string })
-    .setIssuer("berth")
-    .setAudience("berth-api")
-    .setSubject(`test-${claims.role}`)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? "1h")
-    .sign(await importJWK(key, "Ed25519"));
+  return mintApiToken(options.key ?? env.TEST_AUTH_KEY, claims, { subject: `test-${claims.role}`, expiresIn: options.expiresIn ?? "1h" });
 }
 
 let operatorToken: Promise<string> | undefined;

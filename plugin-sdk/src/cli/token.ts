@@ -7,7 +7,9 @@
 import { readFile } from "node:fs/promises";
 
 import type { Command } from "commander";
-import { SignJWT, importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
+
+import { mintApiToken, type TokenClaims } from "../auth/token.ts";
 
 import { CliError, usageError } from "./errors.ts";
 
@@ -61,13 +63,7 @@ async function mintToken(options: TokenOptions): Promise<string> {
     throw usageError(`${options.key} must be a private JWK with kid and d`);
   }
 
-  const claims = options.role === "tenant-admin" ? { role: options.role, tenant: options.tenant } : { role: options.role };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "Ed25519", kid: jwk.kid })
-    .setIssuer("berth")
-    .setAudience("berth-api")
-    .setSubject(options.subject ?? "berth-cli")
-    .setIssuedAt()
-    .setExpirationTime(`${hours}h`)
-    .sign(await importJWK(jwk, "Ed25519"));
+  const claims: TokenClaims =
+    options.role === "tenant-admin" ? { role: "tenant-admin", tenant: options.tenant as string } : { role: options.role as "operator" | "publisher" };
+  return mintApiToken(jwk, claims, { subject: options.subject ?? "berth-cli", expiresIn: `${hours}h` });
 }

@@ -6,13 +6,14 @@
  *
  * @module
  */
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from "@berth/plugin-sdk/auth";
 import { BerthError } from "@berth/plugin-sdk/errors";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import * as v from "valibot";
 
-/** The `iss` and `aud` of every API token. */
-export const TOKEN_ISSUER = "berth";
-export const TOKEN_AUDIENCE = "berth-api";
+/** The `iss` and `aud` of every API token, defined with the token minting in the SDK. */
+export { TOKEN_AUDIENCE, TOKEN_ISSUER };
+
 
 /** Roles a token may carry. */
 export const ROLES = ["operator", "publisher", "tenant-admin"] as const;

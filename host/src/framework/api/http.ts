@@ -140,6 +140,15 @@ function checkDepth(bytes: Uint8Array, maxDepth: number): void {
   }
 }
 
+/**
+ * Reads a JSON body that may be left out. No body, or an empty one such as
+ * `curl -X POST` sends with `content-length: 0`, reads as `{}`.
+ */
+export async function readOptionalJson(request: Request, limit: number): Promise<unknown> {
+  if (request.body === null || request.headers.get("content-length") === "0") return {};
+  return readJson(request, limit);
+}
+
 /** Parses input with a schema; raises `ERR_REQUEST_INVALID` naming the field. */
 export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown, prefix: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, input);

@@ -20,7 +20,7 @@ import type { KeyView } from "../registry/trust-keys.ts";
 import { unwrap, type Result } from "../rpc.ts";
 import { requireRole } from "./auth.ts";
 import { escapeControlCharacters } from "../tenants/log-text.ts";
-import { jsonResponse, parseInput, readJson } from "./http.ts";
+import { jsonResponse, parseInput, readJson, readOptionalJson } from "./http.ts";
 import { MAX_BODY_BYTES, pathParam, principalOf, type ApiRouter } from "./routes.ts";
 
 const reasonSchema = v.pipe(
@@ -80,7 +80,7 @@ export function registerTrustRoutes(router: ApiRouter, host: Host): void {
     const principal = principalOf(request);
     requireRole(principal, "operator");
     const kid = parseInput(kidSchema, pathParam(request, "kid"), "params.kid");
-    const body = parseInput(retireBody, await readOptionalJson(request), "body");
+    const body = parseInput(retireBody, await readOptionalJson(request, MAX_BODY_BYTES), "body");
 
     const key = unwrap((await registryStub(env).retireKey([...host.configuredKeys(env)], kid, body.notAfter)) as Result<KeyView>);
     console.log(`berth audit: ${escapeControlCharacters(principal.sub)} retired key ${kid} of publisher ${key.publisher}`);
@@ -132,11 +132,3 @@ async function listKeys(env: BerthEnv, host: Host): Promise<KeyView[]> {
   return (await registryStub(env).listKeys([...host.configuredKeys(env)])) as KeyView[];
 }
 
-/**
- * Reads a JSON body that may be left out. No body, or an empty one such as
- * `curl -X POST` sends with `content-length: 0`, reads as `{}`.
- */
-async function readOptionalJson(request: IRequest): Promise<unknown> {
-  if (request.body === null || request.headers.get("content-length") === "0") return {};
-  return readJson(request as unknown as Request, MAX_BODY_BYTES);
-}
