@@ -68,7 +68,7 @@ describe("event kind", () => {
     const point = points("continue").event;
     const { outcome } = await dispatch(point, [subscriber("a", "event", "ok"), subscriber("bad", "event", behaviour), subscriber("c", "event", "ok")]);
 
-    // Events ignore results, so garbage counts as a normal answer.
+    // Events ignore results, so garbage counts as a normal result.
     const expected = behaviour === "garbage" ? "ok" : status;
     expect(outcome.calls.map((call: CallRecord) => call.status)).toEqual(["ok", expected, "ok"]);
     if (expected !== "ok") expect(outcome.calls[1].error.code).toBe(code);
@@ -173,7 +173,7 @@ describe("dispatch snapshot", () => {
     await install(tenant, { name: "snap-slow" });
     await install(tenant, { name: "snap-late" });
 
-    // While snap-slow holds the dispatch, disable snap-late and install snap-added.
+    // While snap-slow keeps the dispatch waiting, disable snap-late and install snap-added.
     const during = createTicket(tenant, { title: "During changes" });
     let settled = false;
     void during.then(() => {

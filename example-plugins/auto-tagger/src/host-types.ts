@@ -72,7 +72,7 @@ export interface HookPayloads {
   "ticket.panels": TicketPanelsPayload;
 }
 
-/** What a handler returns, by hook point name. */
+/** Handler result types, by hook point name. */
 export interface HookResults {
   "ticket.beforeCreate": TicketBeforeCreatePayload;
   "ticket.created": void;

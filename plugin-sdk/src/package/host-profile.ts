@@ -21,7 +21,7 @@ export const hostProfileSchema = v.strictObject({
   capabilities: v.array(v.string()),
 });
 
-/** What a host offers plugins. */
+/** A host's offer to plugins: version, compatibility date, hook points and capabilities. */
 export type HostProfile = v.InferOutput<typeof hostProfileSchema>;
 
 /** Validates a host profile document. Raises `ERR_REQUEST_INVALID` naming the field. */

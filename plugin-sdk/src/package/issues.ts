@@ -2,7 +2,7 @@ import * as v from "valibot";
 
 import { BerthError, type ErrorCode } from "../errors.ts";
 
-/** How {@link issueToError} words and codes the first issue. */
+/** Options of {@link issueToError}: the codes and the path prefix of the error. */
 export interface IssueOptions {
   /** Code for a value that does not match its schema. */
   code: ErrorCode;

@@ -5,7 +5,7 @@
 export const LIMITS = {
   /** Maximum size of a whole package request body, in bytes. */
   packageBytes: 1024 * 1024,
-  /** Maximum size of the compact JWS that holds the signed manifest, in bytes. */
+  /** Maximum size of the compact JWS that contains the signed manifest, in bytes. */
   manifestBytes: 32 * 1024,
   /** Maximum size of one module's source, in bytes. */
   moduleBytes: 512 * 1024,

@@ -95,7 +95,7 @@ const hostPattern = v.pipe(
   }),
 );
 
-/** What a plugin asks for one capability; `hosts` applies to `network` only. */
+/** A plugin's request for one capability; `hosts` applies to `network` only. */
 const capabilityRequest = v.strictObject({
   optional: v.optional(v.boolean()),
   hosts: v.optional(

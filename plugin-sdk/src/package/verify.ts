@@ -26,7 +26,7 @@ export const packageSchema = v.strictObject({
 /** A package before verification. */
 export type Package = v.InferOutput<typeof packageSchema>;
 
-/** What the verifier needs from its caller. */
+/** Options of {@link verifyPackage} and {@link verifySignedManifest}. */
 export interface VerifyOptions {
   trust: TrustStore;
   /** The host version the manifest's `hostRange` must include. */
@@ -60,7 +60,7 @@ export interface VerifiedPackage {
   expiresAt: number | undefined;
 }
 
-/** What a verified signed manifest yields before its modules are checked. */
+/** The result of verifying a signed manifest, before its modules are checked. */
 export interface VerifiedManifest {
   manifest: Manifest;
   /** SHA-256 of the manifest's canonical JSON; see {@link VerifiedPackage.contentDigest}. */
@@ -233,7 +233,7 @@ function findKey(token: string, trust: TrustStore): TrustedKey {
   }
 
   if (alg !== key.alg) {
-    throw new BerthError("ERR_JWS_ALGORITHM_MISMATCH", `key "${key.kid}" signs with ${key.alg}, but the header says ${alg}`, {
+    throw new BerthError("ERR_JWS_ALGORITHM_MISMATCH", `key "${key.kid}" signs with ${key.alg}, but the header names ${alg}`, {
       path: "header.alg",
     });
   }
@@ -334,7 +334,7 @@ function joseToBerth(error: unknown): BerthError {
   });
 }
 
-/** Checks that the package holds exactly the modules the manifest lists, with matching digests and sizes. */
+/** Checks that the package contains exactly the modules the manifest lists, with matching digests and sizes. */
 export async function checkModules(manifest: Manifest, modules: Record<string, string>): Promise<void> {
   for (const name of Object.keys(manifest.modules)) {
     if (!Object.hasOwn(modules, name)) {

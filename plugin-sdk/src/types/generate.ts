@@ -116,7 +116,7 @@ export function generateTypes(catalogue: Catalogue, source: string): string {
     ...payloads,
     "}",
     "",
-    "/** What a handler returns, by hook point name. */",
+    "/** Handler result types, by hook point name. */",
     "export interface HookResults {",
     ...results,
     "}",

@@ -252,7 +252,7 @@ export function createApi(host: Host, options: ApiOptions = {}): ExportedHandler
 
   return {
     async fetch(request, env, ctx) {
-      // HEAD answers as GET would, without the body (RFC 9110, section 9.3.2).
+      // A HEAD request gets the response GET would get, without the body (RFC 9110, section 9.3.2).
       const head = request.method === "HEAD";
       const routed = head ? new Request(request, { method: "GET" }) : request;
 

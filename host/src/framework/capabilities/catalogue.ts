@@ -12,7 +12,7 @@ import { CAPABILITY_NAME, IDENTIFIER } from "@berth/plugin-sdk/package";
 export interface CapabilityDefinition {
   /** `storage`, `network`, or an app scope such as `tickets:read`. */
   name: string;
-  /** What granting it allows, in words a tenant admin understands. */
+  /** The consent text: what granting it allows, in words a tenant admin understands. */
   description: string;
   /**
    * Name of the `WorkerEntrypoint` class, exported from the host's main module,

@@ -30,7 +30,7 @@ export type CapabilityProps = v.InferOutput<typeof capabilityPropsSchema>;
 export function parseProps(props: unknown, capability: string): CapabilityProps {
   const parsed = v.safeParse(capabilityPropsSchema, props);
   if (!parsed.success || parsed.output.capability !== capability) {
-    throw new BerthError("ERR_CAPABILITY_PROPS_INVALID", `the ${capability} binding was called with invalid props; the call is refused`);
+    throw new BerthError("ERR_CAPABILITY_PROPS_INVALID", `the ${capability} binding was called with invalid props; the call was rejected`);
   }
   return parsed.output;
 }

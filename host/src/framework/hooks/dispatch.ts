@@ -36,7 +36,7 @@ export interface Subscriber {
   invoke(payload: unknown): Promise<unknown>;
 }
 
-/** What happened to one plugin call. */
+/** The record of one plugin call. */
 export interface CallRecord {
   plugin: string;
   version: string;
@@ -133,7 +133,7 @@ async function runFilter(point: FilterHookPoint, payload: unknown, ordered: Subs
   const calls: CallRecord[] = [];
   let value = payload;
 
-  // Each step sees the previous step's output; a failed or invalid step is skipped.
+  // Each step receives the previous step's output. A failed or invalid step is skipped.
   for (const subscriber of ordered) {
     const result = await call(subscriber, value, (output) => parseResult(point.payload, output));
     calls.push(result.record);
@@ -158,7 +158,7 @@ async function runDecision(point: DecisionHookPoint, payload: unknown, ordered: 
     if (result.record.status === "ok" && decision?.allow === false) {
       refusals.push({ plugin, reason: decision.reason });
     } else if (result.record.status !== "ok" && point.errorPolicy === "abort") {
-      // Under `abort` a plugin that cannot answer refuses, so a broken guard fails closed.
+      // Under `abort` a plugin that fails counts as a refusal, so a broken guard fails closed.
       refusals.push({ plugin, reason: `the plugin did not answer (${result.record.error?.code ?? "unknown"})` });
     }
   });

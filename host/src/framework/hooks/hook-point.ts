@@ -8,10 +8,10 @@
 import { HOOK_POINT_NAME } from "@berth/plugin-sdk/package";
 import * as v from "valibot";
 
-/** How a hook point combines its subscribers. */
+/** The kind of a hook point, which decides how its subscribers are combined. */
 export type HookKind = "event" | "filter" | "decision" | "collect";
 
-/** What a dispatch does when one subscriber fails: skip it, or stop and report. */
+/** The error policy of a hook point: skip a failed subscriber, or stop and report. */
 export type ErrorPolicy = "continue" | "abort";
 
 /** Any valibot schema a hook point may use. */
@@ -35,7 +35,7 @@ interface HookPointBase<K extends HookKind, P extends AnySchema> {
   errorPolicy: ErrorPolicy;
 }
 
-/** Every subscriber is told; results are ignored. */
+/** A hook point whose subscribers are all notified; results are ignored. */
 export type EventHookPoint<P extends AnySchema = AnySchema> = HookPointBase<"event", P>;
 /** Subscribers run in order, each receiving and returning the payload. */
 export type FilterHookPoint<P extends AnySchema = AnySchema> = HookPointBase<"filter", P>;
@@ -54,7 +54,7 @@ export type HookPoint =
   | DecisionHookPoint
   | CollectHookPoint;
 
-/** What a decision subscriber returns. */
+/** The result schema of a decision subscriber. */
 export const decisionResultSchema = v.variant("allow", [
   v.strictObject({ allow: v.literal(true) }),
   v.strictObject({ allow: v.literal(false), reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)) }),

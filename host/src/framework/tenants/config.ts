@@ -8,7 +8,7 @@ import { BerthError } from "@berth/plugin-sdk/errors";
 import { issueToError, type ConfigField, type Manifest } from "@berth/plugin-sdk/package";
 import * as v from "valibot";
 
-/** Longest string a config value may hold, and most items of a `string[]` value. */
+/** Maximum length of a config string, and maximum number of items of a `string[]` value. */
 const MAX_STRING = 2_000;
 const MAX_ITEMS = 100;
 

@@ -59,7 +59,7 @@ export async function invokeHook(
     return await withTimeout(
       Promise.resolve(method(payload, context)),
       point.timeoutMs,
-      () => new BerthError("ERR_HOOK_TIMEOUT", `${installation.name} did not answer ${point.name} within ${point.timeoutMs} ms`),
+      () => new BerthError("ERR_HOOK_TIMEOUT", `${installation.name} timed out: no result from ${point.name} within ${point.timeoutMs} ms`),
     );
   } catch (error) {
     if (error instanceof BerthError) throw error;

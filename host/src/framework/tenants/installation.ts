@@ -43,7 +43,7 @@ export interface Installation {
   consecutiveFailures: number;
   lastError: LastError | null;
   egress: { allowed: number; refused: number };
-  /** An upgrade that asks for more than is granted, waiting for the tenant's consent. */
+  /** An upgrade that requests more than is granted, waiting for the tenant's consent. */
   pendingUpgrade: PendingUpgrade | null;
 }
 
@@ -52,7 +52,7 @@ export interface PendingUpgrade {
   version: string;
   digest: string;
   manifest: Manifest;
-  /** What the new version asks for beyond the current grants, such as `tickets:read` or `network: b.example.com`. */
+  /** Capabilities the new version requests beyond the current grants, such as `tickets:read` or `network: b.example.com`. */
   asks: string[];
   requestedAt: string;
 }

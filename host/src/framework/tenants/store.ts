@@ -11,7 +11,7 @@ import { escapeControlCharacters } from "./log-text.ts";
 /** Most log lines kept per installation; older lines are dropped first. */
 export const MAX_LOG_LINES = 500;
 
-/** Longest log line kept, in characters; longer lines are cut. */
+/** Maximum length of a stored log line, in characters; longer lines are cut. */
 export const MAX_LOG_LINE_LENGTH = 1_000;
 
 /**

@@ -248,7 +248,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   }
 
   /**
-   * Returns the live installation behind `props` if it still holds `capability`.
+   * Returns the live installation behind `props` if it still has a grant of `capability`.
    * Raises `ERR_CAPABILITY_NOT_GRANTED` otherwise, so an isolate made before a
    * grant was revoked gets nothing.
    */
@@ -316,7 +316,7 @@ export abstract class TenantObject<Env extends BerthEnv = BerthEnv> extends Dura
   /**
    * Returns the depth a dispatch started for the installation behind `props` gets:
    * one more than the deepest of its hook calls in flight, or 0 when none is. The
-   * host knows this itself, so a plugin cannot reset its depth.
+   * host tracks this itself, so a plugin cannot reset its depth.
    */
   protected callerDepth(props: CapabilityProps): number {
     const depths = this.#inFlight.get(props.installation);

@@ -18,7 +18,7 @@ const MAX_CACHED_WORKERS = 256;
 export async function cachedWorker(workers: Map<string, WorkerStub>, installation: Installation, loaderContext: () => LoaderContext): Promise<WorkerStub> {
   // A stub is reused while everything that shapes the isolate stays the same: making a
   // new one (with its tail) per call cost more than the call itself in the warm
-  // dispatch benchmark. The key holds the isolate ID's inputs as plain JSON, so equal
+  // dispatch benchmark. The key contains the isolate ID's inputs as plain JSON, so equal
   // shapes written in another key order only miss the cache; loadPlugin then
   // computes the canonical isolate ID.
   const shape = `${installation.id}\n${installation.digest}\n${JSON.stringify(installation.grants)}\n${JSON.stringify(installation.config)}`;
