@@ -91,7 +91,8 @@ function mutate(root: Json, mutations: readonly Mutation[]): Json {
     const keys = Object.keys(record);
     const existing = keys.length === 0 ? change.key : (keys[change.place % keys.length] as string);
     if (change.op === "delete" && keys.length > 0) {
-      if (Array.isArray(record)) record.splice(Number(existing), 1);
+      // Not splice: an array given an own "constructor" key by an earlier mutation breaks it.
+      if (Array.isArray(record) && /^\d+$/.test(existing)) removeIndex(record as unknown as Json[], Number(existing));
       else delete record[existing];
     } else {
       const name = change.op === "add" ? change.key : existing;
@@ -99,6 +100,12 @@ function mutate(root: Json, mutations: readonly Mutation[]): Json {
     }
   }
   return copy;
+}
+
+/** Removes one element of an array in place, without looking up its constructor. */
+function removeIndex(array: Json[], index: number): void {
+  for (let position = index; position < array.length - 1; position += 1) array[position] = array[position + 1] as Json;
+  array.length -= 1;
 }
 
 /** Sends a body and checks the response: accepted, or a coded 4xx error. */
